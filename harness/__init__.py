@@ -1,0 +1,1 @@
+"""mtinit: build, boot and measure the multithreaded memory-init series."""

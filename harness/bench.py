@@ -1,0 +1,121 @@
+"""make bench: stock vs patched, alternating boots, medians and ratios."""
+
+import json
+import os
+
+from . import base, boot, build, report, topology
+from .util import KTREE, OUT, MtinitError, ensure_dir, info
+
+# Each configuration boots its variants alternately (A B C A B C ...).
+# A variant is (kernel, threads): threads None is the kernel's default.
+CONFIGS = [
+    {"title": "16 GiB guest, 2 vCPUs, 1 node, MTTCG", "mem": "16G",
+     "smp": 2, "mode": "mttcg",
+     "variants": [("stock", None), ("patched", 1), ("patched", None)]},
+    {"title": "64 GiB guest, 2 vCPUs, 1 node, MTTCG", "mem": "64G",
+     "smp": 2, "mode": "mttcg",
+     "variants": [("stock", None), ("patched", 1), ("patched", None)]},
+]
+DEFAULT_BOOTS = 5
+QUICK = {"configs": [0], "boots": 2}
+
+
+def _label_threads(kernel, threads, node_cpus):
+    used = node_cpus if not threads else min(threads, node_cpus)
+    return used, round(100.0 * used / node_cpus)
+
+
+def run_config(config, boots, progress):
+    spec = topology.guest_spec(mem=config["mem"], smp=config["smp"])
+    results = {variant: [] for variant in config["variants"]}
+    for round_no in range(boots):
+        for variant in config["variants"]:
+            kernel, threads = variant
+            progress(kernel, threads, config, round_no)
+            result = boot.boot(kernel, spec, mode=config["mode"],
+                               threads=threads, timeout=600)
+            results[variant].append(result)
+            info("  -> %s" % _one_line(result))
+    return results
+
+
+def _one_line(result):
+    bad = boot.problems(result)
+    if bad:
+        return "FAILED: " + "; ".join(bad)
+    return "boot %.1f ms, deferred %.1f ms (%s)" % (
+        result["boot_ms"] or 0, result["deferred_ms"] or 0,
+        ", ".join("node %d %s thr" % (d["node"], d["threads"])
+                  for d in result["deferred"]))
+
+
+def rows_of(config, results):
+    rows = []
+    for variant in config["variants"]:
+        kernel, threads = variant
+        used, pct = _label_threads(kernel, threads, config["smp"])
+        runs = results[variant]
+        rows.append({
+            "label": kernel, "threads": used, "node_pct": pct,
+            "boot_ms": [r["boot_ms"] for r in runs],
+            "deferred_ms": [r["deferred_ms"] for r in runs],
+        })
+    return rows
+
+
+def main(quick=False, boots=None, skip_build=False):
+    if not os.path.isdir(os.path.join(KTREE, ".git")):
+        base.prepare()
+    if not skip_build:
+        build.build("stock")
+        build.build("patched")
+    configs = ([CONFIGS[i] for i in QUICK["configs"]] if quick
+               else CONFIGS)
+    boots = boots or (QUICK["boots"] if quick else DEFAULT_BOOTS)
+    if boots < 1:
+        raise MtinitError("--boots must be at least 1")
+    total = boots * sum(len(c["variants"]) for c in configs)
+    done = [0]
+
+    def progress(kernel, threads, config, round_no):
+        done[0] += 1
+        info("[%d/%d] %s, %s threads=%s (round %d)" % (
+            done[0], total, config["title"], kernel,
+            threads if threads else "default", round_no + 1))
+
+    ensure_dir(OUT)
+    tables, raw, failures, plot_series = [], [], [], {}
+    for config in configs:
+        results = run_config(config, boots, progress)
+        rows = rows_of(config, results)
+        title = "%s, %d boots each, medians" % (config["title"], boots)
+        tables.append(report.table(title, rows))
+        for row in rows:
+            if row["label"] != "stock" or row is rows[0]:
+                median = report.stats(row["deferred_ms"])[0]
+                plot_series.setdefault("%s %s" % (row["label"],
+                                                  config["mem"]), []).append(
+                    (row["threads"], median))
+        for (kernel, threads), runs in results.items():
+            for r in runs:
+                raw.append(r)
+                for problem in boot.problems(r):
+                    failures.append("%s (%s): %s" % (r["log_dir"], kernel,
+                                                     problem))
+    _write(tables, raw, plot_series)
+    if failures:
+        raise MtinitError("%d bench boot(s) failed:\n  %s"
+                          % (len(failures), "\n  ".join(failures)))
+
+
+def _write(tables, raw, plot_series):
+    md = "# mtinit bench\n\n" + "\n".join("```\n%s```\n" % t for t in tables)
+    with open(os.path.join(OUT, "bench.md"), "w") as fh:
+        fh.write(md)
+    with open(os.path.join(OUT, "bench.json"), "w") as fh:
+        json.dump({"tables": tables, "boots": raw}, fh, indent=1)
+    png = os.path.join(OUT, "bench.png")
+    if not report.plot(png, plot_series, "Deferred struct page init"):
+        info("matplotlib is missing: no out/bench.png")
+    print(md)
+    info("wrote out/bench.md, out/bench.json, out/bench.png")

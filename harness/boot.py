@@ -1,0 +1,144 @@
+"""One boot of one kernel: run QEMU, keep the logs, return the results."""
+
+import datetime
+import json
+import os
+import re
+
+from . import build, deps, initramfs, logparse, qemu
+from .util import OUT, MtinitError, ensure_dir, info
+
+THREADS_PARAM = "deferred_page_init_threads"
+
+
+def _boot_dir(kernel, spec, mode, threads):
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    shape = spec["numa"] or spec["mem"]
+    name = "%s-%s-%s-%s-smp%d" % (stamp, kernel, mode,
+                                  re.sub(r"[^\w.-]", "_", shape), spec["smp"])
+    if threads is not None:
+        name += "-t%d" % threads
+    return ensure_dir(os.path.join(OUT, "boots", name))
+
+
+def _kernel_append(kernel, threads, append):
+    parts = []
+    if threads is not None:
+        if kernel == "stock":
+            raise MtinitError("--threads needs the patched or debug kernel: "
+                              "stock has no %s= parameter" % THREADS_PARAM)
+        parts.append("%s=%d" % (THREADS_PARAM, threads))
+    if append:
+        parts.append(append)
+    return " ".join(parts)
+
+
+def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
+         runs=(), extra_files=()):
+    """Boot once; return the result dict (the JSON of 'mtinit boot')."""
+    deps.ensure(["qemu-system-x86", "busybox-static", "cpio"])
+    record = build.build_info(kernel)
+    if record is None:
+        raise MtinitError("the %s kernel is not built; run './mtinit build "
+                          "%s'" % (kernel, kernel))
+    if threads is not None and threads < 0:
+        raise MtinitError("--threads must be 0 (default) or more")
+    cmd_append = _kernel_append(kernel, threads, append)
+    if runs:
+        cmd_append = (cmd_append + " mtinit.run=" + ",".join(runs)).strip()
+    bdir = _boot_dir(kernel, spec, mode, threads)
+    initrd = initramfs.image(kernel, extra_files)
+    serial = os.path.join(bdir, "serial.log")
+    cmd = qemu.command(build.kernel_image(kernel), initrd, spec, mode,
+                       cmd_append, serial)
+    with open(os.path.join(bdir, "qemu.cmd"), "w") as fh:
+        fh.write(" ".join(cmd) + "\n")
+    rc, seconds = qemu.run(cmd, timeout, os.path.join(bdir, "qemu.log"))
+    with open(serial, errors="replace") as fh:
+        text = fh.read()
+    result = analyse(text, rc, timeout)
+    result.update({
+        "kernel": kernel, "base": record["base"], "commit": record["commit"],
+        "mode": mode, "mem": spec["mem"], "smp": spec["smp"],
+        "numa": spec["numa"], "threads": threads, "append": append,
+        "wall_s": round(seconds, 1), "log_dir": os.path.relpath(bdir),
+    })
+    sec = logparse.sections(text)
+    for name, body in sec.items():
+        if name.startswith("run-"):
+            result.setdefault("runs", {})[name[4:]] = body
+    with open(os.path.join(bdir, "dmesg.log"), "w") as fh:
+        fh.write(sec.get("dmesg", ""))
+    with open(os.path.join(bdir, "result.json"), "w") as fh:
+        json.dump(result, fh, indent=1, sort_keys=True)
+    return result
+
+
+def analyse(serial, rc, timeout):
+    """Turn a serial log (and QEMU's exit) into the measured fields."""
+    sec = logparse.sections(serial)
+    dmesg = sec.get("dmesg", "")
+    # Before init, the console has everything; after it, dmesg has it.
+    full = dmesg or serial
+    deferred = logparse.deferred(full)
+    panic = logparse.panic(serial)
+    done = logparse.DONE in serial
+    error = None
+    if rc is None:
+        error = "timeout: no power-off within %d s" % timeout
+    elif panic:
+        error = panic
+    elif not done:
+        error = "the guest stopped before the end of init (qemu exit %d)" % rc
+    elif rc != 0:
+        error = "qemu exited with %d" % rc
+    meminfo = logparse.meminfo(sec.get("meminfo", ""))
+    return {
+        "ok": error is None,
+        "error": error,
+        "deferred": deferred,
+        "deferred_ms": max((d["ms"] for d in deferred), default=None),
+        "boot_ms": logparse.boot_ms(full),
+        "memtotal_kb": meminfo.get("MemTotal"),
+        "memfree_kb": meminfo.get("MemFree"),
+        "memory_line": logparse.memory_line(full),
+        "freed_kb": logparse.freed_kb(full),
+        "zones": logparse.zoneinfo(sec.get("zoneinfo", "")),
+        "splats": sorted(set(logparse.splats(serial) + logparse.splats(dmesg)),
+                         key=(serial + dmesg).find),
+    }
+
+
+def problems(result):
+    """What is wrong with one boot on its own (empty list: nothing)."""
+    found = []
+    if not result["ok"]:
+        found.append(result["error"])
+    if result["splats"]:
+        found.append("%d splat(s), first: %s" % (len(result["splats"]),
+                                                 result["splats"][0]))
+    if result["ok"]:
+        if not result["zones"]:
+            found.append("no zones in /proc/zoneinfo")
+        if not result["memtotal_kb"]:
+            found.append("no MemTotal in /proc/meminfo")
+        managed_kb = 4 * sum(z.get("managed", 0)
+                             for z in result["zones"].values())
+        if result["memtotal_kb"] and managed_kb != result["memtotal_kb"]:
+            found.append("MemTotal %d kB differs from the zones' managed "
+                         "pages (%d kB)" % (result["memtotal_kb"],
+                                            managed_kb))
+    return found
+
+
+def print_summary(result):
+    status = "ok" if result["ok"] else "FAILED: %s" % result["error"]
+    print("%s %s %s smp=%d numa=%s: %s" % (
+        result["kernel"], result["mode"], result["mem"], result["smp"],
+        result["numa"], status))
+    for node in result["deferred"]:
+        print("  node %d: %s pages in %.3f ms, %s threads" % (
+            node["node"], node["pages"], node["ms"], node["threads"]))
+    print("  boot %s ms, deferred %s ms, MemTotal %s kB, %d splats, logs %s"
+          % (result["boot_ms"], result["deferred_ms"], result["memtotal_kb"],
+             len(result["splats"]), result["log_dir"]))

@@ -1,0 +1,171 @@
+"""Kernel builds: stock (the base), patched (base + series), debug."""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+
+from . import deps
+from .util import BUILD, KTREE, ROOT, MtinitError, ensure_dir, git, info, run
+
+VARIANTS = ("stock", "patched", "debug")
+CONFIG_DIR = os.path.join(ROOT, "config")
+FRAGMENTS = {
+    "stock": ["guest.config"],
+    "patched": ["guest.config"],
+    "debug": ["guest.config", "debug.config"],
+}
+STOCK_SRC = os.path.join(BUILD, "src", "stock")
+# Fixed build identity: identical sources give identical objects (ccache).
+BUILD_ENV = {
+    "KBUILD_BUILD_TIMESTAMP": "2000-01-01",
+    "KBUILD_BUILD_USER": "mtinit",
+    "KBUILD_BUILD_HOST": "mtinit",
+}
+
+
+def out_dir(variant):
+    return os.path.join(BUILD, "out", variant)
+
+
+def kernel_image(variant):
+    return os.path.join(out_dir(variant), "arch", "x86", "boot", "bzImage")
+
+
+def build_info(variant):
+    """What a finished build recorded about itself, or None."""
+    path = os.path.join(out_dir(variant), "mtinit-build.json")
+    if not os.path.exists(path) or not os.path.exists(kernel_image(variant)):
+        return None
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def parse_fragment(path):
+    """Return {CONFIG_X: value} of a kconfig fragment ('n' for unset)."""
+    options = {}
+    with open(path) as fh:
+        for line in fh:
+            line = line.strip()
+            m = re.match(r"# (CONFIG_\w+) is not set$", line)
+            if m:
+                options[m.group(1)] = "n"
+                continue
+            if not line or line.startswith("#"):
+                continue
+            m = re.match(r"(CONFIG_\w+)=(.*)$", line)
+            if not m:
+                raise MtinitError("%s: cannot parse '%s'" % (path, line))
+            options[m.group(1)] = m.group(2)
+    return options
+
+
+def unmet_options(wanted, dotconfig):
+    """Options of the fragments that did not survive olddefconfig."""
+    have = parse_fragment(dotconfig)
+    unmet = []
+    for key, value in wanted.items():
+        got = have.get(key, "n")
+        if got != value:
+            unmet.append("%s=%s (got %s)" % (key, value, got))
+    return unmet
+
+
+def source_tree(variant):
+    """The source directory of a variant, exported from git if needed."""
+    if not os.path.isdir(os.path.join(KTREE, ".git")):
+        raise MtinitError("build/linux does not exist; run './mtinit "
+                          "prepare' first")
+    if variant != "stock":
+        return KTREE
+    base = git(["rev-parse", "base"]).strip()
+    stamp = os.path.join(STOCK_SRC, ".mtinit-base")
+    if os.path.exists(stamp) and open(stamp).read().strip() == base:
+        return STOCK_SRC
+    info("exporting the base into build/src/stock")
+    shutil.rmtree(STOCK_SRC, ignore_errors=True)
+    ensure_dir(STOCK_SRC)
+    run(["sh", "-c", "git -C '%s' archive base | tar -x -C '%s'"
+         % (KTREE, STOCK_SRC)])
+    with open(stamp, "w") as fh:
+        fh.write(base + "\n")
+    return STOCK_SRC
+
+
+def source_commit(variant):
+    ref = "base" if variant == "stock" else "HEAD"
+    commit = git(["rev-parse", "--short=12", ref]).strip()
+    if variant != "stock":
+        dirty = git(["status", "--porcelain", "--untracked-files=no"])
+        if dirty.strip():
+            commit += "-dirty"
+    return commit
+
+
+def configure(variant, src, odir):
+    """tinyconfig + the variant's fragments; verify every option stuck."""
+    frags = [os.path.join(CONFIG_DIR, f) for f in FRAGMENTS[variant]]
+    wanted = {}
+    for frag in frags:
+        wanted.update(parse_fragment(frag))
+    digest = hashlib.sha256()
+    for frag in frags:
+        digest.update(open(frag, "rb").read())
+    stamp = os.path.join(odir, ".mtinit-config")
+    dotconfig = os.path.join(odir, ".config")
+    if (os.path.exists(stamp) and os.path.exists(dotconfig)
+            and open(stamp).read() == digest.hexdigest()):
+        return
+    make = ["make", "-s", "-C", src, "O=" + odir]
+    run(make + ["tinyconfig"], quiet=True, env=BUILD_ENV)
+    run([os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m",
+         "-O", odir, dotconfig] + frags, quiet=True)
+    run(make + ["olddefconfig"], quiet=True, env=BUILD_ENV)
+    unmet = unmet_options(wanted, dotconfig)
+    if unmet:
+        raise MtinitError("kernel config for %s lacks: %s"
+                          % (variant, ", ".join(unmet)))
+    with open(stamp, "w") as fh:
+        fh.write(digest.hexdigest())
+
+
+def build(variant):
+    """Build one variant; return its build info."""
+    if variant not in VARIANTS:
+        raise MtinitError("unknown kernel '%s' (use %s)"
+                          % (variant, "|".join(VARIANTS)))
+    deps.ensure(["gcc", "make", "flex", "bison", "bc", "libelf-dev",
+                 "libssl-dev", "ccache", "cpio"])
+    src = source_tree(variant)
+    odir = ensure_dir(out_dir(variant))
+    configure(variant, src, odir)
+    log = os.path.join(odir, "mtinit-build.log")
+    info("building %s kernel (log: %s)" % (variant, os.path.relpath(log)))
+    env = dict(BUILD_ENV)
+    env.setdefault("CCACHE_DIR", os.environ.get(
+        "CCACHE_DIR", os.path.expanduser("~/.cache/ccache")))
+    try:
+        run(["make", "-C", src, "O=" + odir, "-j%d" % (os.cpu_count() or 2),
+             "CC=ccache gcc", "bzImage", "modules"], env=env, log=log)
+    except MtinitError:
+        with open(log) as fh:
+            tail = "".join(fh.readlines()[-15:])
+        raise MtinitError("the %s kernel does not build; end of %s:\n%s"
+                          % (variant, os.path.relpath(log), tail))
+    record = {
+        "variant": variant,
+        "commit": source_commit(variant),
+        "base": git(["log", "-1", "--format=%s", "base"]).strip(),
+        "release": open(os.path.join(
+            odir, "include", "config", "kernel.release")).read().strip(),
+    }
+    with open(os.path.join(odir, "mtinit-build.json"), "w") as fh:
+        json.dump(record, fh, indent=1)
+    info("built %s: %s" % (variant, os.path.relpath(kernel_image(variant))))
+    return record
+
+
+def build_many(which):
+    variants = VARIANTS if which == "all" else (which,)
+    return [build(v) for v in variants]

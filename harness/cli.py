@@ -1,0 +1,134 @@
+"""Command line of ./mtinit: one subcommand per job."""
+
+import argparse
+import json
+import sys
+
+from .util import MtinitError
+
+
+def _cmd_prepare(args):
+    from . import base
+    base.prepare(force=args.force)
+
+
+def _cmd_refresh(args):
+    from . import base
+    base.refresh()
+
+
+def _cmd_build(args):
+    from . import build
+    build.build_many(args.variant)
+
+
+def _cmd_boot(args):
+    from . import boot, topology
+    spec = topology.guest_spec(mem=args.mem, smp=args.smp, numa=args.numa)
+    result = boot.boot(args.kernel, spec, mode=args.mode,
+                       threads=args.threads, append=args.append,
+                       timeout=args.timeout)
+    if args.json:
+        print(json.dumps(result, indent=1, sort_keys=True))
+    else:
+        boot.print_summary(result)
+    problems = boot.problems(result)
+    if problems:
+        raise MtinitError("boot failed: " + "; ".join(problems))
+
+
+def _cmd_bench(args):
+    from . import bench
+    bench.main(quick=args.quick, boots=args.boots, skip_build=args.no_build)
+
+
+def _cmd_check(args):
+    from . import check
+    check.main()
+
+
+def _cmd_selftest(args):
+    from . import selftest
+    selftest.main(kernels=args.kernel)
+
+
+def _cmd_test(args):
+    from . import matrix
+    matrix.main(full=args.full, skip_build=args.no_build)
+
+
+def parser():
+    p = argparse.ArgumentParser(
+        prog="mtinit",
+        description="Build the memory-init series on its pinned base, boot "
+                    "it in QEMU and prove it correct and fast.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("prepare", help="unpack the base into build/linux "
+                       "and apply patches/")
+    s.add_argument("--force", action="store_true",
+                   help="discard commits in build/linux not in patches/")
+    s.set_defaults(func=_cmd_prepare)
+
+    s = sub.add_parser("refresh", help="export build/linux's commits to "
+                       "patches/")
+    s.set_defaults(func=_cmd_refresh)
+
+    s = sub.add_parser("build", help="build kernels")
+    s.add_argument("variant", nargs="?", default="all",
+                   choices=["stock", "patched", "debug", "all"])
+    s.set_defaults(func=_cmd_build)
+
+    s = sub.add_parser("boot", help="boot one kernel once")
+    s.add_argument("--kernel", default="patched",
+                   choices=["stock", "patched", "debug"])
+    s.add_argument("--mem", help="guest RAM, e.g. 16G (default 4G, or the "
+                   "sum of --numa)")
+    s.add_argument("--smp", type=int, default=None, help="vCPUs (default 2)")
+    s.add_argument("--numa", help="nodes SIZE[@CPUS],...; e.g. 2G@0-1,32G")
+    s.add_argument("--mode", default="mttcg", choices=["mttcg", "icount"])
+    s.add_argument("--threads", type=int, default=None,
+                   help="deferred init threads per node (patched kernels)")
+    s.add_argument("--append", default="", help="extra kernel parameters")
+    s.add_argument("--timeout", type=int, default=300,
+                   help="seconds before the guest counts as hung")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s.set_defaults(func=_cmd_boot)
+
+    s = sub.add_parser("bench", help="stock vs patched, alternating boots")
+    s.add_argument("--quick", action="store_true", help="small and fast")
+    s.add_argument("--boots", type=int, default=None,
+                   help="boots per kernel and configuration")
+    s.add_argument("--no-build", action="store_true",
+                   help="use the kernels already built")
+    s.set_defaults(func=_cmd_bench)
+
+    s = sub.add_parser("check", help="series hygiene")
+    s.set_defaults(func=_cmd_check)
+
+    s = sub.add_parser("selftest", help="in-guest kernel tests")
+    s.add_argument("--kernel", action="append",
+                   choices=["patched", "debug"],
+                   help="kernel(s) to run on (default: patched)")
+    s.set_defaults(func=_cmd_selftest)
+
+    s = sub.add_parser("test", help="everything CI runs")
+    s.add_argument("--full", action="store_true", help="the whole matrix")
+    s.add_argument("--no-build", action="store_true",
+                   help="use the kernels already built")
+    s.set_defaults(func=_cmd_test)
+    return p
+
+
+def main(argv):
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except MtinitError as err:
+        print("mtinit: error: %s" % err, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mtinit: interrupted", file=sys.stderr)
+        return 130
+    return 0

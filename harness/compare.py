@@ -1,0 +1,65 @@
+"""Cross-boot checks: stock vs patched, and patched vs patched."""
+
+PAGE_KB = 4
+
+
+def image_kb(memory_line):
+    """KiB of the kernel image still reserved once init memory is freed:
+    code, rwdata, rodata and bss of the 'Memory:' line."""
+    return sum(memory_line[k] for k in ("code", "rwdata", "rodata", "bss"))
+
+
+def identical(a, b):
+    """Zones and MemTotal of two boots of one kernel must be equal."""
+    problems = []
+    if a["zones"] != b["zones"]:
+        for name in sorted(set(a["zones"]) | set(b["zones"])):
+            za, zb = a["zones"].get(name), b["zones"].get(name)
+            if za != zb:
+                problems.append("zone %s: %s vs %s" % (name, za, zb))
+    if a["memtotal_kb"] != b["memtotal_kb"]:
+        problems.append("MemTotal %s vs %s kB" % (a["memtotal_kb"],
+                                                   b["memtotal_kb"]))
+    return problems
+
+
+def against_stock(stock, patched):
+    """present per zone equal; managed equal once the kernel images'
+    difference in size (from each boot's 'Memory:' line) is accounted for.
+
+    The image lives in one zone; every other zone must match exactly, and
+    the total difference in managed pages must be exactly the difference in
+    image pages.
+    """
+    problems = []
+    names = sorted(set(stock["zones"]) | set(patched["zones"]))
+    for name in names:
+        zs, zp = stock["zones"].get(name), patched["zones"].get(name)
+        if zs is None or zp is None:
+            problems.append("zone %s exists in only one kernel" % name)
+            continue
+        if zs["present"] != zp["present"]:
+            problems.append("zone %s: present %d (stock) vs %d (patched)"
+                            % (name, zs["present"], zp["present"]))
+    if problems:
+        return problems
+    ms, mp = stock.get("memory_line"), patched.get("memory_line")
+    if not ms or not mp:
+        return ["no 'Memory:' line to account for the kernel image"]
+    image_pages = (image_kb(mp) - image_kb(ms)) / PAGE_KB
+    deltas = {n: patched["zones"][n]["managed"] - stock["zones"][n]["managed"]
+              for n in names}
+    changed = {n: d for n, d in deltas.items() if d}
+    if len(changed) > 1:
+        problems.append("managed differs in more than one zone: %s"
+                        % changed)
+    total = sum(deltas.values())
+    if total != -image_pages:
+        problems.append(
+            "managed pages differ by %+d but the kernel images differ by "
+            "%+g pages (%s)" % (total, image_pages, changed or "no zone"))
+    memtotal_delta = patched["memtotal_kb"] - stock["memtotal_kb"]
+    if memtotal_delta != total * PAGE_KB:
+        problems.append("MemTotal differs by %+d kB, managed pages by %+d"
+                        % (memtotal_delta, total))
+    return problems

@@ -1,0 +1,77 @@
+"""QEMU command lines and running a guest to its end or its timeout."""
+
+import os
+import signal
+import subprocess
+import time
+
+from .util import MtinitError
+
+MODES = {
+    "mttcg": ["-accel", "tcg,thread=multi"],
+    # One guest nanosecond per guest instruction: deterministic timing.
+    "icount": ["-accel", "tcg", "-icount", "shift=0,sleep=off"],
+}
+BASE_APPEND = "console=ttyS0,115200 panic=-1 oops=panic loglevel=7"
+
+
+def memory_args(spec):
+    """Sparse guest RAM: backends with reserve=off, one per NUMA node."""
+    args = ["-m", "%dM" % spec["mem_mb"]]
+    nodes = spec.get("nodes")
+    if not nodes:
+        return args + ["-object", "memory-backend-ram,id=m0,size=%dM,"
+                       "reserve=off" % spec["mem_mb"],
+                       "-machine", "memory-backend=m0"]
+    for nid, node in enumerate(nodes):
+        numa = "node,nodeid=%d" % nid
+        for first, last in _ranges(node["cpus"]):
+            numa += ",cpus=%d-%d" % (first, last)
+        if node["mem_mb"]:
+            args += ["-object", "memory-backend-ram,id=m%d,size=%dM,"
+                     "reserve=off" % (nid, node["mem_mb"])]
+            numa += ",memdev=m%d" % nid
+        args += ["-numa", numa]
+    return args
+
+
+def _ranges(cpus):
+    out = []
+    for cpu in sorted(cpus):
+        if out and out[-1][1] == cpu - 1:
+            out[-1][1] = cpu
+        else:
+            out.append([cpu, cpu])
+    return [tuple(r) for r in out]
+
+
+def command(kernel, initrd, spec, mode, append, serial_log):
+    if mode not in MODES:
+        raise MtinitError("unknown mode '%s' (use mttcg or icount)" % mode)
+    cmdline = BASE_APPEND + (" " + append if append else "")
+    return (["qemu-system-x86_64", "-machine", "pc", "-cpu", "max",
+             "-smp", str(spec["smp"])] + MODES[mode] + memory_args(spec) +
+            ["-kernel", kernel, "-initrd", initrd, "-append", cmdline,
+             "-display", "none", "-monitor", "none", "-no-reboot",
+             "-serial", "file:" + serial_log, "-nodefaults"])
+
+
+def run(cmd, timeout, stderr_log):
+    """Run QEMU; return (exit code or None on timeout, seconds taken)."""
+    start = time.monotonic()
+    with open(stderr_log, "w") as err:
+        try:
+            proc = subprocess.Popen(cmd, stdout=err, stderr=err,
+                                    start_new_session=True)
+        except FileNotFoundError:
+            raise MtinitError("qemu-system-x86_64 is not installed")
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            rc = None
+        except KeyboardInterrupt:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise
+    return rc, time.monotonic() - start

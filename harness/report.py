@@ -1,0 +1,91 @@
+"""Bench reports: cover-letter tables (markdown) and the plot."""
+
+import statistics
+
+
+def stats(values):
+    """(median, stdev) of the non-None values; (None, None) if none."""
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None, None
+    spread = statistics.stdev(vals) if len(vals) > 1 else 0.0
+    return statistics.median(vals), spread
+
+
+def _speedup(base, value):
+    if base is None or value is None or base == 0:
+        return "      --", "    --"
+    return ("%7.1f%%" % ((base - value) * 100.0 / base),
+            "%5.2fx" % (value / base))
+
+
+def _cell(median, spread):
+    if median is None:
+        return "%18s" % "--"
+    return "%9.1f (%6.1f)" % (median, spread)
+
+
+def table(title, rows):
+    """A cover-letter table for one configuration.
+
+    rows: [{'label', 'node_pct', 'threads', 'boot_ms': [...],
+    'deferred_ms': [...]}]; the first row is the baseline (stock).
+    """
+    base_boot = stats(rows[0]["boot_ms"])[0]
+    base_def = stats(rows[0]["deferred_ms"])[0]
+    lines = [
+        title, "",
+        "                          kernel boot                          "
+        "deferred init",
+        "                          ----------------------------------   "
+        "----------------------------------",
+        "kernel  node% (thr)   speedup  ratio  time_ms  (stdev)   "
+        "speedup  ratio  time_ms  (stdev)",
+    ]
+    for index, row in enumerate(rows):
+        boot = stats(row["boot_ms"])
+        deferred = stats(row["deferred_ms"])
+        if index == 0:
+            sb, rb = "      --", "    --"
+            sd, rd = "      --", "    --"
+        else:
+            sb, rb = _speedup(base_boot, boot[0])
+            sd, rd = _speedup(base_def, deferred[0])
+        node = "%4s" % ("%d%%" % row["node_pct"]
+                        if row["node_pct"] is not None else "--")
+        thr = "%3s" % (row["threads"] if row["threads"] is not None else "-")
+        lines.append("%-7s %s (%s)  %s %s %s  %s %s %s" % (
+            row["label"], node, thr, sb, rb, _cell(*boot), sd, rd,
+            _cell(*deferred)))
+    return "\n".join(lines) + "\n"
+
+
+def plot(path, series, title):
+    """Deferred-init time against threads, one line per kernel.
+
+    series: {kernel: [(threads, median_ms), ...]}. Returns False when
+    matplotlib is missing.
+    """
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(figsize=(7, 4.5))
+    for kernel, points in sorted(series.items()):
+        points = sorted(p for p in points if p[1] is not None)
+        if not points:
+            continue
+        axes.plot([p[0] for p in points], [p[1] for p in points],
+                  marker="o", label=kernel)
+    axes.set_xlabel("threads per node")
+    axes.set_ylabel("deferred init, slowest node (ms, median)")
+    axes.set_title(title)
+    axes.set_ylim(bottom=0)
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True

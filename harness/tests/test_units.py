@@ -1,0 +1,179 @@
+"""Tests of the pure parts: pin and series files, KTAP, tables, compares."""
+
+import os
+import tempfile
+import unittest
+
+from harness import base, build, compare, report, selftest
+from harness.util import MtinitError
+
+
+def write(path, text):
+    with open(path, "w") as fh:
+        fh.write(text)
+    return path
+
+
+class PinTest(unittest.TestCase):
+    def test_repository_pin_parses(self):
+        pin = base.read_pin()
+        self.assertEqual(pin["package"], "linux-source-6.12")
+        self.assertRegex(pin["sha256"], r"^[0-9a-f]{64}$")
+
+    def test_missing_key(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write(os.path.join(tmp, "BASE"), "package = x\n")
+            with self.assertRaisesRegex(MtinitError, "'version' is missing"):
+                base.read_pin(path)
+
+    def test_garbage_line(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write(os.path.join(tmp, "BASE"), "what\n")
+            with self.assertRaisesRegex(MtinitError, "BASE:1"):
+                base.read_pin(path)
+
+    def test_wrong_checksum(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tarball = write(os.path.join(tmp, "t.tar.xz"), "not a kernel")
+            pin = {"package": "p", "version": "1", "tarball": tarball,
+                   "sha256": "0" * 64}
+            with self.assertRaisesRegex(MtinitError, "BASE pins"):
+                base.verify_tarball(pin, "1")
+            # A fallback version cannot match the pin: not an error here.
+            self.assertEqual(base.verify_tarball(pin, "2"),
+                             base.sha256_of(tarball))
+
+
+class SeriesTest(unittest.TestCase):
+    def test_order_and_comments(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in ("0001-a.patch", "0002-b.patch"):
+                write(os.path.join(tmp, name), "")
+            series = write(os.path.join(tmp, "series"),
+                           "# comment\n0002-b.patch\n\n0001-a.patch\n")
+            self.assertEqual(base.series_names(series),
+                             ["0002-b.patch", "0001-a.patch"])
+
+    def test_missing_patch(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            series = write(os.path.join(tmp, "series"), "0001-gone.patch\n")
+            with self.assertRaisesRegex(MtinitError, "0001-gone.patch"):
+                base.series_names(series)
+
+    def test_compare_dirs(self):
+        with tempfile.TemporaryDirectory() as a, \
+                tempfile.TemporaryDirectory() as b:
+            write(os.path.join(a, "0001-x.patch"), "one")
+            write(os.path.join(b, "0001-x.patch"), "one")
+            self.assertEqual(base.compare_dirs(a, b), [])
+            write(os.path.join(b, "0001-x.patch"), "two")
+            write(os.path.join(a, "series"), "0001-x.patch\n")
+            self.assertEqual(base.compare_dirs(a, b),
+                             ["series", "0001-x.patch"])
+
+
+class FragmentTest(unittest.TestCase):
+    def test_unmet_options(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            dot = write(os.path.join(tmp, ".config"),
+                        "CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=64\n")
+            wanted = {"CONFIG_A": "y", "CONFIG_B": "y", "CONFIG_C": "64",
+                      "CONFIG_D": "n"}
+            self.assertEqual(build.unmet_options(wanted, dot),
+                             ["CONFIG_B=y (got n)"])
+
+    def test_repository_fragments_parse(self):
+        for name in ("guest.config", "debug.config"):
+            opts = build.parse_fragment(os.path.join(build.CONFIG_DIR, name))
+            self.assertTrue(opts)
+        guest = build.parse_fragment(os.path.join(build.CONFIG_DIR,
+                                                  "guest.config"))
+        self.assertEqual(guest["CONFIG_DEFERRED_STRUCT_PAGE_INIT"], "y")
+
+
+class KtapTest(unittest.TestCase):
+    def test_all_pass(self):
+        text = "KTAP version 1\n1..2\n    1..1\n    ok 1 inner\nok 1 a\nok 2 b\n"
+        self.assertEqual(selftest.verdict(text), [])
+
+    def test_empty_plan_is_honest(self):
+        self.assertEqual(selftest.verdict("KTAP version 1\n1..0\n"), [])
+
+    def test_failure_and_missing(self):
+        text = "KTAP version 1\n1..3\nok 1 a\nnot ok 2 b\n"
+        self.assertEqual(selftest.verdict(text),
+                         ["not ok 2 b", "planned 3 tests, 2 reported"])
+
+    def test_no_plan(self):
+        self.assertEqual(len(selftest.verdict("garbage\n")), 1)
+
+
+def boot_result(zones, memtotal, code=4096, init=1000):
+    return {"zones": zones, "memtotal_kb": memtotal,
+            "memory_line": {"code": code, "rwdata": 1000, "rodata": 1000,
+                            "bss": 1000, "init": init}}
+
+
+class CompareTest(unittest.TestCase):
+    def zones(self, dma32_managed, normal_managed=1000):
+        return {"0/DMA32": {"present": 5000, "managed": dma32_managed},
+                "0/Normal": {"present": 2000, "managed": normal_managed}}
+
+    def test_equal(self):
+        a = boot_result(self.zones(4000), 20000)
+        self.assertEqual(compare.against_stock(a, a), [])
+        self.assertEqual(compare.identical(a, a), [])
+
+    def test_bigger_image_accounted_exactly(self):
+        stock = boot_result(self.zones(4000), 20000)
+        patched = boot_result(self.zones(3998), 19992, code=4104)
+        self.assertEqual(compare.against_stock(stock, patched), [])
+
+    def test_one_page_lost(self):
+        stock = boot_result(self.zones(4000), 20000)
+        patched = boot_result(self.zones(3999), 19996)
+        problems = compare.against_stock(stock, patched)
+        self.assertTrue(problems)
+        self.assertIn("differ by -1", problems[0])
+
+    def test_present_differs(self):
+        stock = boot_result(self.zones(4000), 20000)
+        zones = self.zones(4000)
+        zones["0/Normal"]["present"] += 1
+        patched = boot_result(zones, 20000)
+        self.assertIn("present", compare.against_stock(stock, patched)[0])
+
+    def test_two_zones_changed(self):
+        stock = boot_result(self.zones(4000), 20000)
+        patched = boot_result(self.zones(3999, 999), 19992, code=4104)
+        self.assertIn("more than one zone",
+                      compare.against_stock(stock, patched)[0])
+
+    def test_identical_reports_zone(self):
+        a = boot_result(self.zones(4000), 20000)
+        b = boot_result(self.zones(4001), 20004)
+        self.assertEqual(len(compare.identical(a, b)), 2)
+
+
+class ReportTest(unittest.TestCase):
+    def test_table(self):
+        rows = [
+            {"label": "stock", "node_pct": 100, "threads": 2,
+             "boot_ms": [1000, 1100, 1200], "deferred_ms": [400, 420, 380]},
+            {"label": "patched", "node_pct": 50, "threads": 1,
+             "boot_ms": [800, 800], "deferred_ms": [200, 200]},
+        ]
+        text = report.table("T", rows)
+        self.assertIn("node% (thr)", text)
+        lines = text.splitlines()
+        self.assertIn("100%", lines[5])
+        self.assertIn("  50.0%  0.50x", lines[6])
+        self.assertIn("1100.0 ( 100.0)", lines[5])
+
+    def test_stats(self):
+        self.assertEqual(report.stats([None, 3.0]), (3.0, 0.0))
+        self.assertEqual(report.stats([]), (None, None))
+
+
+if __name__ == "__main__":
+    unittest.main()

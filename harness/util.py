@@ -1,0 +1,68 @@
+"""Small helpers shared by every module: errors, paths, running commands."""
+
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+OUT = os.path.join(ROOT, "out")
+KTREE = os.path.join(BUILD, "linux")
+PATCHES = os.path.join(ROOT, "patches")
+
+
+class MtinitError(Exception):
+    """A failure the user must see as one clear message (exit 1)."""
+
+
+def info(msg):
+    print("mtinit: " + msg, file=sys.stderr, flush=True)
+
+
+def warn(msg):
+    print("mtinit: WARNING: " + msg, file=sys.stderr, flush=True)
+
+
+def run(cmd, cwd=None, env=None, quiet=False, check=True, log=None):
+    """Run a command; raise MtinitError naming it when it fails.
+
+    With quiet=True the output is captured and returned (and shown only on
+    failure); with log=PATH it goes to that file instead.
+    """
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    try:
+        if log:
+            with open(log, "w") as fh:
+                proc = subprocess.run(cmd, cwd=cwd, env=full_env, stdout=fh,
+                                      stderr=subprocess.STDOUT, text=True)
+            out = ""
+        elif quiet:
+            proc = subprocess.run(cmd, cwd=cwd, env=full_env, text=True,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
+            out = proc.stdout
+        else:
+            proc = subprocess.run(cmd, cwd=cwd, env=full_env, text=True)
+            out = ""
+    except FileNotFoundError:
+        raise MtinitError("command not found: %s" % cmd[0])
+    if check and proc.returncode != 0:
+        detail = ""
+        if quiet and out:
+            detail = "\n" + "\n".join(out.rstrip().splitlines()[-20:])
+        if log:
+            detail = " (see %s)" % log
+        raise MtinitError("'%s' failed with exit code %d%s"
+                          % (" ".join(cmd[:4]), proc.returncode, detail))
+    return out if check else (proc.returncode, out)
+
+
+def git(args, cwd=KTREE, quiet=True, check=True, env=None):
+    return run(["git"] + args, cwd=cwd, quiet=quiet, check=check, env=env)
+
+
+def ensure_dir(path):
+    os.makedirs(path, exist_ok=True)
+    return path
