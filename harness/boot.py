@@ -36,14 +36,14 @@ def _kernel_append(kernel, threads, append):
 def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
          runs=(), extra_files=()):
     """Boot once; return the result dict (the JSON of 'mtinit boot')."""
-    deps.ensure(["qemu-system-x86", "busybox-static", "cpio"])
+    if threads is not None and threads < 0:
+        raise MtinitError("--threads must be 0 (default) or more")
+    cmd_append = _kernel_append(kernel, threads, append)
     record = build.build_info(kernel)
     if record is None:
         raise MtinitError("the %s kernel is not built; run './mtinit build "
                           "%s'" % (kernel, kernel))
-    if threads is not None and threads < 0:
-        raise MtinitError("--threads must be 0 (default) or more")
-    cmd_append = _kernel_append(kernel, threads, append)
+    deps.ensure(["qemu-system-x86", "busybox-static", "cpio"])
     if runs:
         cmd_append = (cmd_append + " mtinit.run=" + ",".join(runs)).strip()
     bdir = _boot_dir(kernel, spec, mode, threads)
@@ -128,7 +128,24 @@ def problems(result):
             found.append("MemTotal %d kB differs from the zones' managed "
                          "pages (%d kB)" % (result["memtotal_kb"],
                                             managed_kb))
+        found += accounting_problems(result, managed_kb)
     return found
+
+
+def accounting_problems(result, managed_kb):
+    """Every page is accounted for: the managed pages must be exactly the
+    'Memory:' line's physical pages, less what it reports reserved, plus
+    what the kernel freed after it (initrd, init sections)."""
+    line = result.get("memory_line")
+    if not line:
+        return ["no 'Memory:' line in dmesg"]
+    expected = (line["physical"] - line["reserved"] - line["cma"] +
+                result["freed_kb"])
+    if managed_kb != expected:
+        return ["managed pages are %d kB but the 'Memory:' line and the "
+                "freed memory account for %d kB (%+d kB)"
+                % (managed_kb, expected, managed_kb - expected)]
+    return []
 
 
 def print_summary(result):

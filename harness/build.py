@@ -1,5 +1,7 @@
 """Kernel builds: stock (the base), patched (base + series), debug."""
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -130,8 +132,26 @@ def configure(variant, src, odir):
         fh.write(digest.hexdigest())
 
 
+@contextlib.contextmanager
+def build_lock():
+    """One kernel build at a time on this machine (2 cores)."""
+    path = os.path.join(ensure_dir(BUILD), ".kbuild.lock")
+    with open(path, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            info("waiting for another kernel build to finish")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
 def build(variant):
     """Build one variant; return its build info."""
+    with build_lock():
+        return _build(variant)
+
+
+def _build(variant):
     if variant not in VARIANTS:
         raise MtinitError("unknown kernel '%s' (use %s)"
                           % (variant, "|".join(VARIANTS)))

@@ -89,8 +89,12 @@ def memory_line(dmesg):
 
 
 def freed_kb(dmesg):
-    """KiB that 'Freeing ... memory' lines returned to the allocator."""
-    return sum(int(m.group(2)) for m in FREEING.finditer(dmesg))
+    """KiB that 'Freeing ... memory' lines returned to the allocator after
+    the 'Memory:' line (None without that line)."""
+    m = MEMORY_LINE.search(dmesg)
+    if not m:
+        return None
+    return sum(int(f.group(2)) for f in FREEING.finditer(dmesg, m.end()))
 
 
 def splats(text):
