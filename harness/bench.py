@@ -3,7 +3,7 @@
 import json
 import os
 
-from . import base, boot, build, report, topology
+from . import base, boot, build, deps, report, topology
 from .util import KTREE, OUT, MtinitError, ensure_dir, info
 
 # Each configuration boots its variants alternately (A B C A B C ...).
@@ -15,6 +15,10 @@ CONFIGS = [
     {"title": "64 GiB guest, 2 vCPUs, 1 node, MTTCG", "mem": "64G",
      "smp": 2, "mode": "mttcg",
      "variants": [("stock", None), ("patched", 1), ("patched", None)]},
+    # icount is deterministic: one boot each is exact.
+    {"title": "64 GiB guest, 1 vCPU, icount (1 ns = 1 instruction)",
+     "mem": "64G", "smp": 1, "mode": "icount", "boots": 1,
+     "variants": [("stock", None), ("patched", None)]},
 ]
 DEFAULT_BOOTS = 5
 QUICK = {"configs": [0], "boots": 2}
@@ -28,7 +32,7 @@ def _label_threads(kernel, threads, node_cpus):
 def run_config(config, boots, progress):
     spec = topology.guest_spec(mem=config["mem"], smp=config["smp"])
     results = {variant: [] for variant in config["variants"]}
-    for round_no in range(boots):
+    for round_no in range(config.get("boots", boots)):
         for variant in config["variants"]:
             kernel, threads = variant
             progress(kernel, threads, config, round_no)
@@ -63,7 +67,27 @@ def rows_of(config, results):
     return rows
 
 
+def per_page_line(results):
+    """Guest instructions per deferred page (icount: 1 ns = 1 insn).
+
+    The stock kernel does not print its page count; the patched boot of the
+    same guest initialises the same pages, so its count is used for both.
+    """
+    pages = [d["pages"] for runs in results.values() for r in runs
+             for d in r["deferred"] if d["pages"]]
+    if not pages:
+        return ""
+    parts = []
+    for (kernel, threads), runs in results.items():
+        ms = report.stats([r["deferred_ms"] for r in runs])[0]
+        if ms is not None:
+            parts.append("%s %.1f" % (kernel, ms * 1e6 / max(pages)))
+    return ("instructions per deferred page (%d pages): %s\n"
+            % (max(pages), ", ".join(parts)))
+
+
 def main(quick=False, boots=None, skip_build=False):
+    deps.ensure(["python3-matplotlib"])
     if not os.path.isdir(os.path.join(KTREE, ".git")):
         base.prepare()
     if not skip_build:
@@ -74,7 +98,7 @@ def main(quick=False, boots=None, skip_build=False):
     boots = boots or (QUICK["boots"] if quick else DEFAULT_BOOTS)
     if boots < 1:
         raise MtinitError("--boots must be at least 1")
-    total = boots * sum(len(c["variants"]) for c in configs)
+    total = sum(c.get("boots", boots) * len(c["variants"]) for c in configs)
     done = [0]
 
     def progress(kernel, threads, config, round_no):
@@ -88,14 +112,17 @@ def main(quick=False, boots=None, skip_build=False):
     for config in configs:
         results = run_config(config, boots, progress)
         rows = rows_of(config, results)
-        title = "%s, %d boots each, medians" % (config["title"], boots)
-        tables.append(report.table(title, rows))
-        for row in rows:
-            if row["label"] != "stock" or row is rows[0]:
-                median = report.stats(row["deferred_ms"])[0]
-                plot_series.setdefault("%s %s" % (row["label"],
-                                                  config["mem"]), []).append(
-                    (row["threads"], median))
+        title = "%s, %d boot(s) each, medians" % (
+            config["title"], config.get("boots", boots))
+        text = report.table(title, rows)
+        if config["mode"] == "icount":
+            text += per_page_line(results)
+        tables.append(text)
+        if config["mode"] == "mttcg":
+            for row in rows:
+                key = "%s %s" % (row["label"], config["mem"])
+                plot_series.setdefault(key, []).append(
+                    (row["threads"], report.stats(row["deferred_ms"])[0]))
         for (kernel, threads), runs in results.items():
             for r in runs:
                 raw.append(r)

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 
 from . import base, deps
-from .util import KTREE, PATCHES, MtinitError, git, run
+from .util import BUILD, KTREE, PATCHES, MtinitError, ensure_dir, git, run
 
 DIFF_GIT = re.compile(r"^diff --git a/(\S+) b/(\S+)$", re.M)
 
@@ -106,7 +106,47 @@ def check_kernel_doc(names):
     return problems
 
 
-def run_check():
+def check_bisect(names):
+    """Every patch builds on its own: at each commit above base, compile
+    the C files that the series touches (in a worktree of its own, so the
+    patched build is left alone)."""
+    from . import build
+    objects = sorted({p[:-2] + ".o" for p in touched_files(names)
+                      if p.endswith(".c")})
+    if not objects:
+        return []
+    config = os.path.join(build.out_dir("patched"), ".config")
+    if not os.path.exists(config):
+        config = os.path.join(build.out_dir("stock"), ".config")
+    if not os.path.exists(config):
+        return ["no kernel config to compile with: build a kernel first"]
+    tree = os.path.join(BUILD, "bisect")
+    odir = ensure_dir(os.path.join(BUILD, "out", "bisect"))
+    git(["worktree", "prune"])
+    if not os.path.isdir(tree):
+        git(["worktree", "add", "-f", "--detach", tree, "base"])
+    shutil.copy(config, os.path.join(odir, ".config"))
+    commits = git(["rev-list", "--reverse", "base..HEAD"]).split()
+    problems = []
+    with build.build_lock():
+        for index, commit in enumerate(commits):
+            git(["checkout", "-q", "-f", commit], cwd=tree)
+            log = os.path.join(odir, "patch-%d.log" % (index + 1))
+            rc, _ = run(["make", "-C", tree, "O=" + odir, "-j%d"
+                         % (os.cpu_count() or 2), "CC=ccache gcc",
+                         "olddefconfig"] + objects, quiet=True, check=False,
+                        env=build.BUILD_ENV)
+            if rc != 0:
+                rc, _ = run(["make", "-C", tree, "O=" + odir, "CC=ccache gcc"]
+                            + objects, log=log, check=False,
+                            env=build.BUILD_ENV)
+                problems.append("patch %d (%s) does not compile; see %s"
+                                % (index + 1, names[index],
+                                   os.path.relpath(log)))
+    return problems
+
+
+def run_check(bisect=True):
     """Return every problem found (empty: the series is clean)."""
     deps.ensure(["quilt", "patch", "git"])
     if not os.path.isdir(os.path.join(KTREE, ".git")):
@@ -123,6 +163,8 @@ def run_check():
     problems += check_applies(names)
     problems += check_checkpatch(names)
     problems += check_kernel_doc(names)
+    if bisect and not problems:
+        problems += check_bisect(names)
     return names, problems
 
 
@@ -133,5 +175,5 @@ def main():
             print("FAIL: " + problem)
         raise MtinitError("series check: %d problem(s)" % len(problems))
     print("series check: %d patches exported, apply with git am, quilt and "
-          "patch -p1, checkpatch --strict and kernel-doc clean"
-          % len(names))
+          "patch -p1, checkpatch --strict and kernel-doc clean, each "
+          "compiles on its own" % len(names))

@@ -77,11 +77,13 @@ def plot(path, series, title):
         points = sorted(p for p in points if p[1] is not None)
         if not points:
             continue
-        axes.plot([p[0] for p in points], [p[1] for p in points],
-                  marker="o", label=kernel)
+        style = "s--" if kernel.startswith("stock") else "o-"
+        axes.plot([p[0] for p in points], [p[1] for p in points], style,
+                  label=kernel)
     axes.set_xlabel("threads per node")
+    axes.xaxis.get_major_locator().set_params(integer=True)
     axes.set_ylabel("deferred init, slowest node (ms, median)")
-    axes.set_title(title)
+    axes.set_title(title + " (MTTCG, stock: its default)")
     axes.set_ylim(bottom=0)
     axes.grid(True, alpha=0.3)
     axes.legend()
