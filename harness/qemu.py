@@ -13,6 +13,10 @@ MODES = {
     "icount": ["-accel", "tcg", "-icount", "shift=0,sleep=off"],
 }
 BASE_APPEND = "console=ttyS0,115200 panic=-1 oops=panic loglevel=7"
+# Early boot copies the command line into memblock allocations, so its
+# length moves later allocations and can change the managed page count by
+# one. Every boot pads it to the same length to stay comparable.
+CMDLINE_LENGTH = 512
 
 
 def memory_args(spec):
@@ -48,12 +52,29 @@ def _ranges(cpus):
 def command(kernel, initrd, spec, mode, append, serial_log):
     if mode not in MODES:
         raise MtinitError("unknown mode '%s' (use mttcg or icount)" % mode)
-    cmdline = BASE_APPEND + (" " + append if append else "")
+    cmdline = padded_cmdline(BASE_APPEND + (" " + append if append else ""))
     return (["qemu-system-x86_64", "-machine", "pc", "-cpu", "max",
-             "-smp", str(spec["smp"])] + MODES[mode] + memory_args(spec) +
+             "-smp", smp_arg(spec)] + MODES[mode] + memory_args(spec) +
             ["-kernel", kernel, "-initrd", initrd, "-append", cmdline,
              "-display", "none", "-monitor", "none", "-no-reboot",
              "-serial", "file:" + serial_log, "-nodefaults"])
+
+
+def padded_cmdline(cmdline):
+    """The kernel command line padded to CMDLINE_LENGTH characters."""
+    pad = CMDLINE_LENGTH - len(cmdline) - len(" mtinit.pad=")
+    if pad < 1:
+        raise MtinitError("kernel command line longer than %d characters"
+                          % (CMDLINE_LENGTH - 16))
+    return cmdline + " mtinit.pad=" + "x" * pad
+
+
+def smp_arg(spec):
+    """With NUMA nodes, one socket per CPU: CPUs of different nodes must
+    not share a last-level cache (the kernel warns in topology_sane())."""
+    if spec.get("nodes"):
+        return "%d,sockets=%d,cores=1,threads=1" % (spec["smp"], spec["smp"])
+    return str(spec["smp"])
 
 
 def run(cmd, timeout, stderr_log):

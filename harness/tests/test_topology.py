@@ -81,5 +81,24 @@ class QemuArgsTest(unittest.TestCase):
             qemu.command("k", "i", spec, "kvm", "", "s")
 
 
+
+class CmdlineTest(unittest.TestCase):
+    def test_padded_to_one_length(self):
+        short = qemu.padded_cmdline("a")
+        longer = qemu.padded_cmdline("a deferred_page_init_threads=64")
+        self.assertEqual(len(short), qemu.CMDLINE_LENGTH)
+        self.assertEqual(len(longer), qemu.CMDLINE_LENGTH)
+        self.assertTrue(longer.startswith("a deferred_page_init_threads=64 "))
+
+    def test_too_long(self):
+        with self.assertRaises(MtinitError):
+            qemu.padded_cmdline("x" * 600)
+
+    def test_numa_sockets(self):
+        spec = topology.guest_spec(numa="4G@0,4G@1")
+        self.assertEqual(qemu.smp_arg(spec), "2,sockets=2,cores=1,threads=1")
+        self.assertEqual(qemu.smp_arg(topology.guest_spec(mem="4G")), "2")
+
+
 if __name__ == "__main__":
     unittest.main()
