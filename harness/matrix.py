@@ -29,10 +29,17 @@ PARAM_CASES = [
 
 
 def node_cpus(spec):
-    """{node: CPU count} of a guest (one node without --numa)."""
+    """{node: CPUs that initialise its memory} of a guest.
+
+    A node without CPUs borrows the nearest node's; QEMU's default
+    distances make every other node equally near, so that is the lowest
+    numbered node with CPUs.
+    """
     if not spec["nodes"]:
         return {0: spec["smp"]}
-    return {nid: len(n["cpus"]) for nid, n in enumerate(spec["nodes"])}
+    counts = [len(n["cpus"]) for n in spec["nodes"]]
+    lender = next((c for c in counts if c), 1)
+    return {nid: c or lender for nid, c in enumerate(counts)}
 
 
 def deferred_problems(result, spec, threads):
