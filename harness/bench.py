@@ -15,13 +15,20 @@ CONFIGS = [
     {"title": "64 GiB guest, 2 vCPUs, 1 node, MTTCG", "mem": "64G",
      "smp": 2, "mode": "mttcg",
      "variants": [("stock", None), ("patched", 1), ("patched", None)]},
+    {"title": "34 GiB guest, 2 vCPUs, node 0: 2 GiB + both CPUs, "
+              "node 1: 32 GiB, no CPUs, MTTCG",
+     "numa": "2G@0-1,32G", "smp": 2, "mode": "mttcg",
+     "variants": [("stock", None), ("patched", None)]},
     # icount is deterministic: one boot each is exact.
+    {"title": "16 GiB guest, 1 vCPU, icount (1 ns = 1 instruction)",
+     "mem": "16G", "smp": 1, "mode": "icount", "boots": 1,
+     "variants": [("stock", None), ("patched", None)]},
     {"title": "64 GiB guest, 1 vCPU, icount (1 ns = 1 instruction)",
      "mem": "64G", "smp": 1, "mode": "icount", "boots": 1,
      "variants": [("stock", None), ("patched", None)]},
 ]
 DEFAULT_BOOTS = 5
-QUICK = {"configs": [0], "boots": 2}
+QUICK = {"configs": [0, 3], "boots": 2}
 
 
 def _label_threads(kernel, threads, node_cpus):
@@ -30,7 +37,8 @@ def _label_threads(kernel, threads, node_cpus):
 
 
 def run_config(config, boots, progress):
-    spec = topology.guest_spec(mem=config["mem"], smp=config["smp"])
+    spec = topology.guest_spec(mem=config.get("mem"), smp=config["smp"],
+                               numa=config.get("numa"))
     results = {variant: [] for variant in config["variants"]}
     for round_no in range(config.get("boots", boots)):
         for variant in config["variants"]:
@@ -120,7 +128,8 @@ def main(quick=False, boots=None, skip_build=False):
         tables.append(text)
         if config["mode"] == "mttcg":
             for row in rows:
-                key = "%s %s" % (row["label"], config["mem"])
+                key = "%s %s" % (row["label"],
+                                 config.get("numa") or config["mem"])
                 plot_series.setdefault(key, []).append(
                     (row["threads"], report.stats(row["deferred_ms"])[0]))
         for (kernel, threads), runs in results.items():
