@@ -170,11 +170,17 @@ def prepare(force=False):
                               "them and run './mtinit refresh', or discard "
                               "them, before prepare")
         if base_version_of_tree() == version:
-            if not force and exported_differs():
+            differs = exported_differs()
+            if not differs:
+                info("build/linux already holds the base and patches/; "
+                     "nothing to do")
+                return
+            if not force:
                 raise MtinitError(
-                    "build/linux has commits that differ from patches/: run "
-                    "'./mtinit refresh' to keep them, or "
-                    "'./mtinit prepare --force' to discard them")
+                    "build/linux has commits that differ from patches/ (%s):"
+                    " run './mtinit refresh' to keep them, or "
+                    "'./mtinit prepare --force' to discard them"
+                    % ", ".join(differs))
             git(["am", "--abort"], check=False)
             git(["reset", "-q", "--hard", "base"])
             git(["clean", "-q", "-fdx"])

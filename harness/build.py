@@ -19,6 +19,14 @@ FRAGMENTS = {
     "debug": ["guest.config", "debug.config"],
 }
 STOCK_SRC = os.path.join(BUILD, "src", "stock")
+# ccache keys without this checkout's absolute path, so that a fresh clone
+# elsewhere (CI) hits the cache: paths under the repository become
+# relative, and kbuild's -fmacro-prefix-map (which only strips the source
+# root from __FILE__) is left out of the hash.
+CCACHE_ENV = {
+    "CCACHE_BASEDIR": ROOT,
+    "CCACHE_IGNOREOPTIONS": "-fmacro-prefix-map=*",
+}
 # Fixed build identity: identical sources give identical objects (ccache).
 BUILD_ENV = {
     "KBUILD_BUILD_TIMESTAMP": "2000-01-01",
@@ -163,6 +171,7 @@ def _build(variant):
     log = os.path.join(odir, "mtinit-build.log")
     info("building %s kernel (log: %s)" % (variant, os.path.relpath(log)))
     env = dict(BUILD_ENV)
+    env.update(CCACHE_ENV)
     env.setdefault("CCACHE_DIR", os.environ.get(
         "CCACHE_DIR", os.path.expanduser("~/.cache/ccache")))
     try:

@@ -135,7 +135,7 @@ def check_bisect(names):
             rc, _ = run(["make", "-C", tree, "O=" + odir, "-j%d"
                          % (os.cpu_count() or 2), "CC=ccache gcc",
                          "olddefconfig"] + objects, quiet=True, check=False,
-                        env=build.BUILD_ENV)
+                        env=dict(build.BUILD_ENV, **build.CCACHE_ENV))
             if rc != 0:
                 rc, _ = run(["make", "-C", tree, "O=" + odir, "CC=ccache gcc"]
                             + objects, log=log, check=False,
