@@ -111,8 +111,9 @@ def check_bisect(names):
     the C files that the series touches (in a worktree of its own, so the
     patched build is left alone)."""
     from . import build
+    # Kernel objects only: tools/ (selftests, their modules) is not kbuild.
     objects = sorted({p[:-2] + ".o" for p in touched_files(names)
-                      if p.endswith(".c")})
+                      if p.endswith(".c") and not p.startswith("tools/")})
     if not objects:
         return []
     config = os.path.join(build.out_dir("patched"), ".config")

@@ -1,14 +1,50 @@
 """In-guest kernel tests, reported as KTAP and checked by the harness."""
 
+import os
 import re
+import shutil
 
-from . import boot, topology
-from .util import MtinitError, info
+from . import boot, build, topology
+from .util import BUILD, KTREE, MtinitError, info, run
 
-# Suites: name -> [(file on the host, path in the guest)]. The series adds
-# its suites here; each needs /mtinit/selftests/NAME/run.sh in the guest.
-SUITES = {}
 GUEST = {"mem": "4G", "smp": 2}
+PADATA = os.path.join("tools", "testing", "selftests", "padata")
+
+
+def padata_suite(kernel):
+    """The padata suite of the series: its script and its test module,
+    built as an external module against the kernel's build. None when the
+    series has no such suite."""
+    src = os.path.join(KTREE, PADATA)
+    if not os.path.exists(os.path.join(src, "padata_mt.sh")):
+        return None
+    mdir = os.path.join(BUILD, "selftests", kernel, "padata_test")
+    shutil.rmtree(mdir, ignore_errors=True)
+    shutil.copytree(os.path.join(src, "padata_test"), mdir)
+    log = os.path.join(os.path.dirname(mdir), "padata_test-build.log")
+    with build.build_lock():
+        try:
+            run(["make", "-C", KTREE, "O=" + build.out_dir(kernel),
+                 "M=" + mdir, "CC=ccache gcc", "modules"], log=log,
+                env=dict(build.BUILD_ENV, **build.CCACHE_ENV))
+        except MtinitError:
+            raise MtinitError("the padata test module does not build "
+                              "against the %s kernel; see %s"
+                              % (kernel, os.path.relpath(log)))
+    guest = "/mtinit/selftests/padata"
+    return [(os.path.join(src, "padata_mt.sh"), guest + "/run.sh"),
+            (os.path.join(mdir, "padata_test.ko"),
+             guest + "/padata_test/padata_test.ko")]
+
+
+def suites(kernel):
+    """{name: [(host file, path in the guest)]}: each suite needs
+    /mtinit/selftests/NAME/run.sh in the guest, which prints KTAP."""
+    found = {}
+    files = padata_suite(kernel)
+    if files:
+        found["padata"] = files
+    return found
 
 
 def parse_ktap(text):
@@ -42,7 +78,7 @@ def verdict(text):
 
 def run_on(kernel):
     spec = topology.guest_spec(**GUEST)
-    extra = [f for files in SUITES.values() for f in files]
+    extra = [f for files in suites(kernel).values() for f in files]
     result = boot.boot(kernel, spec, runs=["selftest"], extra_files=extra,
                        timeout=900)
     problems = boot.problems(result)
@@ -53,8 +89,13 @@ def run_on(kernel):
         problems += verdict(ktap)
         plan, results = parse_ktap(ktap)
         passed = sum(1 for ok, _, _ in results if ok)
-        info("selftest on %s: %s suites planned, %d passed (%s)"
-             % (kernel, plan, passed, result["log_dir"]))
+        cases = re.findall(r"^\s+(not ok|ok) \d+ (.*)$", ktap, re.M)
+        info("selftest on %s: %s suite(s) planned, %d passed; %d test "
+             "case(s), %d failed (%s)"
+             % (kernel, plan, passed, len(cases),
+                sum(1 for c in cases if c[0] == "not ok"),
+                result["log_dir"]))
+        print(ktap, end="")
     return problems
 
 
