@@ -78,10 +78,11 @@ def pages_by_node(result):
 class Matrix:
     """Runs boots, checks each one, and collects every failure."""
 
-    def __init__(self):
+    def __init__(self, verbose=True):
         self.failures = []
         self.boots = 0
         self.passed = 0
+        self.verbose = verbose
 
     def fail(self, where, problems):
         """Count one check; record each of its problems."""
@@ -89,7 +90,8 @@ class Matrix:
             self.passed += 1
         for problem in problems:
             self.failures.append("%s: %s" % (where, problem))
-            print("  FAIL %s: %s" % (where, problem), flush=True)
+            if self.verbose:
+                print("  FAIL %s: %s" % (where, problem), flush=True)
 
     def boot(self, where, kernel, spec, threads=None, append="", runs=()):
         self.boots += 1

@@ -34,7 +34,7 @@ class ThreadExpectationTest(unittest.TestCase):
 
 class GrowthTest(unittest.TestCase):
     def test_growth_must_leave_fewer_pages(self):
-        m = matrix.Matrix()
+        m = matrix.Matrix(verbose=False)
         m.grew("g", result((0, 90, 1.0, 2)), result((0, 100, 1.0, 2)))
         self.assertEqual(m.failures, [])
         m.grew("g", result((0, 100, 1.0, 2)), result((0, 100, 1.0, 2)))
