@@ -6,7 +6,7 @@ import os
 import re
 
 from . import build, deps, initramfs, logparse, qemu
-from .util import OUT, MtinitError, ensure_dir, info
+from .util import OUT, MtinitError, ensure_dir
 
 THREADS_PARAM = "deferred_page_init_threads"
 

@@ -3,7 +3,7 @@
 import os
 import shutil
 
-from .util import MtinitError, info, run, warn
+from .util import MtinitError, info, run
 
 # Package -> what it is needed for (shown when it cannot be installed).
 PACKAGES = {
@@ -81,12 +81,3 @@ def ensure(packages=None):
                           for p in missing)
         raise MtinitError("%s\nneeded: %s" % (err, needs))
 
-
-def have_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        warn("matplotlib does not import in this python; run mtinit with "
-             "Debian's /usr/bin/python3 to get out/bench.png")
-        return False
-    return True
