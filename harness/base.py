@@ -199,10 +199,12 @@ def prepare(force=False):
 def export_series(dest, tree=KTREE):
     """Write the series of build/linux (base..HEAD) into dest."""
     ensure_dir(dest)
-    out = git(["format-patch", "-q", "--zero-commit", "--no-signature",
-               "--cover-letter", "--base=base", "-o", dest, "base..HEAD"],
-              cwd=tree)
-    del out
+    # A fixed abbreviation: git's automatic one grows with the number of
+    # objects (and changes when git gc packs them), which would change
+    # the 'index' lines of the same series from one checkout to another.
+    git(["-c", "core.abbrev=12", "format-patch", "-q", "--abbrev=12",
+         "--zero-commit", "--no-signature", "--cover-letter", "--base=base",
+         "-o", dest, "base..HEAD"], cwd=tree)
     names = sorted(n for n in os.listdir(dest)
                    if n.endswith(".patch") and not n.startswith("0000-"))
     with open(os.path.join(dest, "series"), "w") as fh:

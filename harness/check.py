@@ -116,20 +116,19 @@ def check_bisect(names):
                       if p.endswith(".c") and not p.startswith("tools/")})
     if not objects:
         return []
-    config = os.path.join(build.out_dir("patched"), ".config")
-    if not os.path.exists(config):
-        config = os.path.join(build.out_dir("stock"), ".config")
-    if not os.path.exists(config):
-        return ["no kernel config to compile with: build a kernel first"]
     tree = os.path.join(BUILD, "bisect")
     odir = ensure_dir(os.path.join(BUILD, "out", "bisect"))
     git(["worktree", "prune"])
     if not os.path.isdir(tree):
         git(["worktree", "add", "-f", "--detach", tree, "base"])
-    shutil.copy(config, os.path.join(odir, ".config"))
     commits = git(["rev-list", "--reverse", "base..HEAD"]).split()
     problems = []
+    if not commits:
+        return problems
     with build.build_lock():
+        # The patched kernel's config (the series adds no Kconfig symbol).
+        git(["checkout", "-q", "-f", commits[-1]], cwd=tree)
+        build.configure("patched", tree, odir)
         for index, commit in enumerate(commits):
             git(["checkout", "-q", "-f", commit], cwd=tree)
             log = os.path.join(odir, "patch-%d.log" % (index + 1))
