@@ -150,8 +150,7 @@ def run_check(bisect=True):
     """Return every problem found (empty: the series is clean)."""
     deps.ensure(["quilt", "patch", "git"])
     if not os.path.isdir(os.path.join(KTREE, ".git")):
-        raise MtinitError("build/linux does not exist; run './mtinit "
-                          "prepare' first")
+        base.prepare()
     names = base.series_names()
     problems = []
     if base.tree_is_dirty():
