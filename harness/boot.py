@@ -5,7 +5,7 @@ import json
 import os
 import re
 
-from . import build, deps, initramfs, logparse, qemu
+from . import build, deps, initramfs, logparse, pmem, qemu
 from .util import OUT, MtinitError, ensure_dir
 
 THREADS_PARAM = "deferred_page_init_threads"
@@ -18,6 +18,8 @@ def _boot_dir(kernel, spec, mode, threads):
                                   re.sub(r"[^\w.-]", "_", shape), spec["smp"])
     if threads is not None:
         name += "-t%d" % threads
+    if spec.get("pmem"):
+        name += "-pmem%s-%s" % (spec["pmem"]["size"], spec["pmem"]["mode"])
     return ensure_dir(os.path.join(OUT, "boots", name))
 
 
@@ -44,6 +46,10 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
         raise MtinitError("the %s kernel is not built; run './mtinit build "
                           "%s'" % (kernel, kernel))
     deps.ensure(["qemu-system-x86", "busybox-static", "cpio"])
+    if spec.get("pmem"):
+        cmd_append = (cmd_append + " " +
+                      pmem.kernel_append(spec["pmem"])).strip()
+        runs = tuple(runs) + ("pmem",)
     if runs:
         cmd_append = (cmd_append + " mtinit.run=" + ",".join(runs)).strip()
     bdir = _boot_dir(kernel, spec, mode, threads)
@@ -67,6 +73,10 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
     for name, body in sec.items():
         if name.startswith("run-"):
             result.setdefault("runs", {})[name[4:]] = body
+    if spec.get("pmem"):
+        result["pmem"] = pmem.analyse(spec["pmem"],
+                                      result.get("runs", {}).get("pmem"),
+                                      sec.get("dmesg", ""))
     with open(os.path.join(bdir, "dmesg.log"), "w") as fh:
         fh.write(sec.get("dmesg", ""))
     with open(os.path.join(bdir, "result.json"), "w") as fh:
@@ -129,6 +139,7 @@ def problems(result):
                          "pages (%d kB)" % (result["memtotal_kb"],
                                             managed_kb))
         found += accounting_problems(result, managed_kb)
+        found += pmem.problems(result.get("pmem"))
     return found
 
 
@@ -159,3 +170,5 @@ def print_summary(result):
     print("  boot %s ms, deferred %s ms, MemTotal %s kB, %d splats, logs %s"
           % (result["boot_ms"], result["deferred_ms"], result["memtotal_kb"],
              len(result["splats"]), result["log_dir"]))
+    if result.get("pmem"):
+        print("  " + pmem.summary(result["pmem"]))

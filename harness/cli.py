@@ -23,8 +23,9 @@ def _cmd_build(args):
 
 
 def _cmd_boot(args):
-    from . import boot, topology
+    from . import boot, pmem, topology
     spec = topology.guest_spec(mem=args.mem, smp=args.smp, numa=args.numa)
+    spec = pmem.with_pmem(spec, args.pmem, args.pmem_mode, args.pmem_loops)
     result = boot.boot(args.kernel, spec, mode=args.mode,
                        threads=args.threads, append=args.append,
                        timeout=args.timeout)
@@ -94,6 +95,13 @@ def parser():
     s.add_argument("--timeout", type=int, default=300,
                    help="seconds before the guest counts as hung")
     s.add_argument("--json", action="store_true", help="print JSON")
+    s.add_argument("--pmem", metavar="SIZE", help="carve SIZE off the top "
+                   "of --mem as legacy pmem and time its bind (fsdax or "
+                   "devdax, struct pages in RAM)")
+    s.add_argument("--pmem-mode", default="fsdax",
+                   choices=["fsdax", "devdax"], help="with --pmem")
+    s.add_argument("--pmem-loops", type=int, default=1, metavar="N",
+                   help="with --pmem: bind, check and unbind N times")
     s.set_defaults(func=_cmd_boot)
 
     s = sub.add_parser("bench", help="stock vs patched, alternating boots")

@@ -1,0 +1,295 @@
+"""--pmem: ZONE_DEVICE memmap init of a legacy pmem namespace.
+
+SIZE is carved out of the top of guest RAM with 'memmap=SIZE!OFFSET' (e820
+type 12, region0/namespace0.0 of the X86_PMEM_LEGACY driver). The guest
+script guest/scripts/pmem.sh reconfigures the namespace as fsdax (pfn seed,
+nd_pmem) or devdax (dax seed, dax_pmem) with its struct pages in RAM (mode
+'ram'), then binds, checks and unbinds it LOOPS times. A bind runs
+memremap_pages() and so memmap_init_zone_device().
+
+bind_ms is measured in the guest the same way for every kernel: the script
+writes 'mtinit-pmem: bind N begin' and '... end' to /dev/kmsg around the
+'echo DEV > bind', and the difference of their printk timestamps
+(local_clock: microseconds under MTTCG, guest instructions under icount) is
+the bind's time. The patched kernel also prints, once per
+memmap_init_zone_device() call, 'node N device memmap initialised, P pages
+in T.TTT ms with K threads'; the stock kernel prints nothing.
+
+pages is the harness's own count, the same for every kernel: the range
+memremap_pages() maps in mode 'ram' is the namespace from its start to the
+end of the pfn device's data (the info block and its alignment padding
+included, the end truncation excluded), in 4 KiB pages, from sysfs
+(namespace resource, pfn resource and size).
+"""
+
+import re
+
+from .topology import format_size, parse_size
+from .util import MtinitError
+
+# Guest RAM left beside the namespace.
+MIN_RAM_MB = 2048
+# Memory sections are 128 MiB: the namespace starts and ends on one.
+ALIGN_MB = 128
+# QEMU's pc machine: with 3.5 GiB or more, the first 3 GiB of RAM are below
+# the PCI hole and the rest starts at 4 GiB (hw/i386/pc_piix.c,
+# gigabyte_align); below 3.5 GiB all RAM is below 4 GiB.
+LOWMEM_SPLIT_MB = 3584
+LOWMEM_MB = 3072
+HOLE_END_MB = 4096
+MODES = ("fsdax", "devdax")
+PAGE = 4096
+
+# The series: once per memmap_init_zone_device() call. Neither this nor
+# logparse.SERIES_DEFERRED ('node N initialised, ...') matches the other's
+# line (harness/tests/test_pmem.py).
+DEVICE_MEMMAP = re.compile(
+    r"node (\d+) device memmap initialised, (\d+) pages in (\d+\.\d+) ms "
+    r"with (\d+) threads?")
+MARKER = re.compile(r"^\[\s*(\d+\.\d+)\]\s?mtinit-pmem: (bind|unbind) (\d+) "
+                    r"(begin|end)\s*$")
+TIMESTAMP = re.compile(r"^\[\s*(\d+\.\d+)\]")
+REPORT = re.compile(r"^pmem (.*)$")
+KEYVAL = re.compile(r"(\w+)=(\S+)")
+
+
+def ram_top_mb(mem_mb):
+    """Guest physical address (MiB) of the end of RAM."""
+    if mem_mb >= LOWMEM_SPLIT_MB:
+        return HOLE_END_MB + mem_mb - LOWMEM_MB
+    return mem_mb
+
+
+def pmem_spec(spec, size, mode="fsdax", loops=1):
+    """Validate --pmem against the guest; return the pmem part of a spec.
+
+    The namespace is the last SIZE of guest physical RAM. It must be whole
+    128 MiB sections, lie above the PCI hole (or, in a guest below 3.5 GiB,
+    below it), and leave at least MIN_RAM_MB of RAM. --numa is refused: the
+    namespace would belong to whichever node holds the top of RAM and the
+    bench and tests do not need that (yet).
+    """
+    if mode not in MODES:
+        raise MtinitError("--pmem-mode '%s': use %s" % (mode, " or ".join(
+            MODES)))
+    if loops is None or loops < 1:
+        raise MtinitError("--pmem-loops must be at least 1")
+    if spec.get("nodes"):
+        raise MtinitError("--pmem cannot be combined with --numa: the "
+                          "namespace is carved from the top of a one-node "
+                          "guest's RAM")
+    size_mb = parse_size(size)
+    mem_mb = spec["mem_mb"]
+    if size_mb % ALIGN_MB:
+        raise MtinitError("--pmem %s is not a multiple of %dM (a memory "
+                          "section)" % (size, ALIGN_MB))
+    if mem_mb - size_mb < MIN_RAM_MB:
+        raise MtinitError("--pmem %s leaves %s of --mem %s as RAM: at least "
+                          "%s is needed" % (
+                              format_size(size_mb),
+                              format_size(max(mem_mb - size_mb, 0)),
+                              spec["mem"], format_size(MIN_RAM_MB)))
+    top_mb = ram_top_mb(mem_mb)
+    offset_mb = top_mb - size_mb
+    if mem_mb >= LOWMEM_SPLIT_MB and offset_mb < HOLE_END_MB:
+        raise MtinitError("--pmem %s is more than the %s of --mem %s above "
+                          "4 GiB (QEMU puts the first 3 GiB below the PCI "
+                          "hole)" % (format_size(size_mb),
+                                     format_size(mem_mb - LOWMEM_MB),
+                                     spec["mem"]))
+    if offset_mb % ALIGN_MB:
+        raise MtinitError("with --pmem, --mem %s must be a multiple of %dM "
+                          "(the namespace would start at %dM)"
+                          % (spec["mem"], ALIGN_MB, offset_mb))
+    return {"size_mb": size_mb, "size": format_size(size_mb),
+            "offset_mb": offset_mb, "offset": format_size(offset_mb),
+            "mode": mode, "loops": loops}
+
+
+def with_pmem(spec, size, mode="fsdax", loops=1):
+    """The guest spec with 'pmem' set (spec itself when size is None)."""
+    if size is None:
+        return spec
+    out = dict(spec)
+    out["pmem"] = pmem_spec(spec, size, mode, loops)
+    return out
+
+
+def kernel_append(pm):
+    """Kernel parameters of a pmem guest. printk.devkmsg=on: the markers
+    must not be rate limited (10 lines per 5 s by default)."""
+    return "memmap=%s!%s printk.devkmsg=on mtinit.pmem=%s,%d" % (
+        pm["size"], pm["offset"], pm["mode"], pm["loops"])
+
+
+def device_lines(dmesg):
+    """The series' device memmap lines as [{node, pages, ms, threads}]."""
+    found = []
+    for line in dmesg.splitlines():
+        m = DEVICE_MEMMAP.search(line)
+        if m:
+            found.append({"node": int(m.group(1)), "pages": int(m.group(2)),
+                          "ms": float(m.group(3)),
+                          "threads": int(m.group(4))})
+    return found
+
+
+def timed(dmesg):
+    """{('bind'|'unbind', n): {'ms': float|None, 'lines': [...]}} from the
+    markers and the device memmap lines printed between them."""
+    spans, open_span = {}, None
+    for raw in dmesg.splitlines():
+        line = raw.rstrip("\r")
+        m = MARKER.match(line)
+        if m:
+            stamp, op, n, edge = (float(m.group(1)), m.group(2),
+                                  int(m.group(3)), m.group(4))
+            span = spans.setdefault((op, n), {"begin": None, "end": None,
+                                              "lines": []})
+            span[edge] = stamp
+            open_span = span if edge == "begin" else None
+            continue
+        if open_span is not None:
+            m = DEVICE_MEMMAP.search(line)
+            if m:
+                open_span["lines"].append({
+                    "node": int(m.group(1)), "pages": int(m.group(2)),
+                    "ms": float(m.group(3)), "threads": int(m.group(4))})
+    out = {}
+    for key, span in spans.items():
+        ms = None
+        if span["begin"] is not None and span["end"] is not None:
+            ms = round((span["end"] - span["begin"]) * 1000.0, 3)
+        out[key] = {"ms": ms, "lines": span["lines"]}
+    return out
+
+
+def report(text):
+    """The guest script's 'pmem KEY=VALUE' lines as one dict, plus
+    'error' (its 'pmem error: ...' line), 'checks' and 'done'."""
+    out = {"error": None, "checks": 0, "done": False}
+    for line in text.splitlines():
+        m = REPORT.match(line.strip())
+        if not m:
+            continue
+        body = m.group(1)
+        if body.startswith("error:"):
+            out["error"] = body[len("error:"):].strip()
+            continue
+        if body.startswith("check ") and " ok" in body:
+            out["checks"] += 1
+        if body.startswith("done"):
+            out["done"] = True
+        for key, value in KEYVAL.findall(body):
+            out.setdefault(key, value)
+    return out
+
+
+def harness_pages(rep):
+    """Pages memremap_pages() maps: namespace start to end of data."""
+    try:
+        start = int(rep["ns_resource"], 0)
+        data = int(rep["pfn_resource"], 0)
+        size = int(rep["pfn_size"], 0)
+    except (KeyError, ValueError):
+        return None
+    return (data + size - start) // PAGE
+
+
+def _int(rep, key):
+    try:
+        return int(rep[key])
+    except (KeyError, ValueError):
+        return None
+
+
+def analyse(pm, run_text, dmesg):
+    """The 'pmem' field of a boot's JSON."""
+    rep = report(run_text or "")
+    spans = timed(dmesg or "")
+    loops = pm["loops"]
+    binds = [spans.get(("bind", n), {"ms": None, "lines": []})
+             for n in range(1, loops + 1)]
+    unbinds = [spans.get(("unbind", n), {"ms": None})
+               for n in range(1, loops + 1)]
+    lines = [b["lines"] for b in binds]
+    first = lines[0] if lines else []
+    return {
+        "size": pm["size"], "offset": pm["offset"], "mode": pm["mode"],
+        "loops": loops,
+        "bind_ms": binds[0]["ms"] if binds else None,
+        "binds_ms": [b["ms"] for b in binds],
+        "unbinds_ms": [u["ms"] for u in unbinds],
+        "pages": harness_pages(rep),
+        # The stock kernel initialises device pages on one thread and says
+        # nothing; the series says how many threads it used.
+        "threads": max((l["threads"] for l in first), default=1),
+        "kernel_lines": lines,
+        "memfree_before_kb": _int(rep, "memfree_before"),
+        "memfree_bound_kb": _int(rep, "memfree_bound"),
+        "memfree_after_kb": _int(rep, "memfree_after"),
+        "checks": rep["checks"],
+        "device": rep.get("device"),
+        "error": rep["error"] if rep["error"] else (
+            None if run_text else "the guest's pmem script did not run"),
+        "done": rep["done"],
+    }
+
+
+def problems(pm):
+    """What is wrong with one pmem run on its own (empty: nothing): the
+    script failed or stopped, a bind or unbind was not timed, a bind was
+    not checked, or MemFree did not come back within 1% after the last
+    unbind."""
+    if not pm:
+        return []
+    if pm["error"]:
+        return ["pmem: " + pm["error"]]
+    found = []
+    if not pm["done"]:
+        found.append("pmem: the guest script stopped before its end")
+    for what in ("binds_ms", "unbinds_ms"):
+        missing = [n + 1 for n, ms in enumerate(pm[what]) if ms is None]
+        if missing:
+            found.append("pmem: %s %s not timed (markers missing in dmesg)"
+                         % (what[:-4], missing))
+    if pm["checks"] != pm["loops"]:
+        found.append("pmem: %d of %d binds checked" % (pm["checks"],
+                                                       pm["loops"]))
+    if not pm["pages"]:
+        found.append("pmem: no page count (sysfs resource and size)")
+    before, after = pm["memfree_before_kb"], pm["memfree_after_kb"]
+    if before is None or after is None:
+        found.append("pmem: MemFree before or after missing")
+    elif abs(before - after) > 0.01 * before:
+        found.append("pmem: MemFree %d kB after the last unbind, %d kB "
+                     "before the first bind (more than 1%%)"
+                     % (after, before))
+    return found
+
+
+def message_problems(pm):
+    """A kernel with the series: every bind printed the device memmap
+    line, and its pages add up to the harness's count."""
+    found = []
+    for n, lines in enumerate(pm["kernel_lines"], 1):
+        if not lines:
+            found.append("pmem bind %d: no 'device memmap initialised' line"
+                         % n)
+            continue
+        pages = sum(l["pages"] for l in lines)
+        if pages != pm["pages"]:
+            found.append("pmem bind %d: the kernel initialised %d pages, "
+                         "the harness counts %s" % (n, pages, pm["pages"]))
+    return found
+
+
+def summary(pm):
+    """One line for 'mtinit boot' without --json."""
+    return ("pmem %s %s at %s: bind %s ms (%d bind(s): %s), %s pages, %d "
+            "thread(s), MemFree %s -> %s kB%s" % (
+                pm["size"], pm["mode"], pm["offset"], pm["bind_ms"],
+                pm["loops"], ", ".join(str(ms) for ms in pm["binds_ms"]),
+                pm["pages"], pm["threads"], pm["memfree_before_kb"],
+                pm["memfree_after_kb"],
+                ", error: " + pm["error"] if pm["error"] else ""))

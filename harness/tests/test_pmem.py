@@ -1,0 +1,208 @@
+"""--pmem: validation, the kernel parameters, and parsing a real boot."""
+
+import os
+import unittest
+
+from harness import boot, logparse, pmem, topology
+from harness.tests.test_cli import mtinit
+from harness.util import MtinitError
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+# A real stock boot: ./mtinit boot --kernel stock --mem 6G --pmem 2G
+# --pmem-loops 3 (fsdax, MTTCG, 2 vCPUs).
+STOCK_LOG = "stock-6G-pmem2G-fsdax3.serial.log"
+# The patched kernel's line, made from the series' exact format
+# "node %d device memmap initialised, %lu pages in %llu.%03llu ms with %u
+# threads" (no kernel printed it yet when this fixture was made).
+DEVICE_LINE = ("[    2.500000] node 0 device memmap initialised, %d pages in "
+               "12.345 ms with 2 threads")
+DEFERRED_LINE = ("[    1.000000] node 0 initialised, 4161536 pages in "
+                 "123.456 ms with 2 threads")
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name)) as fh:
+        return fh.read()
+
+
+def spec(mem, size, **kw):
+    return pmem.with_pmem(topology.guest_spec(mem=mem, smp=2), size, **kw)
+
+
+class ValidationTest(unittest.TestCase):
+    def test_top_of_ram_above_4g(self):
+        # 6 GiB: 3 GiB below the PCI hole, 3 GiB at 4-7 GiB.
+        pm = spec("6G", "2G")["pmem"]
+        self.assertEqual((pm["offset"], pm["size"]), ("5G", "2G"))
+        self.assertEqual(pmem.kernel_append(pm),
+                         "memmap=2G!5G printk.devkmsg=on mtinit.pmem=fsdax,1")
+        # The bench's 16 GiB namespace in a 24 GiB guest: RAM ends at 25G.
+        self.assertEqual(spec("24G", "16G")["pmem"]["offset"], "9G")
+
+    def test_small_guest_below_the_hole(self):
+        pm = spec("3G", "512M", mode="devdax", loops=10)["pmem"]
+        self.assertEqual(pm["offset_mb"], 2560)
+        self.assertEqual(pmem.kernel_append(pm), "memmap=512M!2560M "
+                         "printk.devkmsg=on mtinit.pmem=devdax,10")
+
+    def test_no_pmem(self):
+        plain = topology.guest_spec(mem="6G", smp=2)
+        self.assertIs(pmem.with_pmem(plain, None), plain)
+
+    def test_errors(self):
+        cases = [
+            (("6G", "5G"), "--pmem 5G leaves 1G of --mem 6G as RAM: at "
+                           "least 2G is needed"),
+            (("6G", "8G"), "leaves 0M of --mem 6G"),
+            (("6G", "100M"), "--pmem 100M is not a multiple of 128M"),
+            (("8G", "6G"), "is more than the 5G of --mem 8G above 4 GiB"),
+            (("6100M", "1G"), "--mem 6100M must be a multiple of 128M"),
+            (("6G", "2X"), "bad size '2X'"),
+        ]
+        for (mem, size), message in cases:
+            with self.assertRaises(MtinitError) as ctx:
+                spec(mem, size)
+            self.assertIn(message, str(ctx.exception), (mem, size))
+
+    def test_bad_mode_loops_numa(self):
+        with self.assertRaisesRegex(MtinitError, "use fsdax or devdax"):
+            spec("6G", "2G", mode="raw")
+        with self.assertRaisesRegex(MtinitError, "at least 1"):
+            spec("6G", "2G", loops=0)
+        numa = topology.guest_spec(numa="2G@0-1,8G", smp=2)
+        with self.assertRaisesRegex(MtinitError, "cannot be combined with "
+                                    "--numa"):
+            pmem.with_pmem(numa, "2G")
+
+
+class CliTest(unittest.TestCase):
+    def test_too_big(self):
+        proc = mtinit("boot", "--mem", "6G", "--pmem", "5G")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual(proc.stderr.strip().splitlines(), [
+            "mtinit: error: --pmem 5G leaves 1G of --mem 6G as RAM: at "
+            "least 2G is needed"])
+        self.assertEqual(proc.stdout, "")
+
+    def test_bad_loops(self):
+        proc = mtinit("boot", "--pmem", "1G", "--pmem-loops", "0")
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("--pmem-loops must be at least 1", proc.stderr)
+
+
+def analyse(serial, loops=3):
+    """What boot.boot() makes of a pmem boot's serial log."""
+    result = boot.analyse(serial, 0, 300)
+    sec = logparse.sections(serial)
+    result["pmem"] = pmem.analyse(spec("6G", "2G", loops=loops)["pmem"],
+                                  sec.get("run-pmem"), sec.get("dmesg", ""))
+    return result
+
+
+def with_device_lines(serial, pages=524288):
+    """The real log with the series' line after every 'bind N begin'."""
+    out = []
+    for line in serial.splitlines():
+        out.append(line)
+        if "mtinit-pmem: bind" in line and line.endswith("begin"):
+            out.append(DEVICE_LINE % pages)
+    return "\n".join(out) + "\n"
+
+
+class StockPmemBootTest(unittest.TestCase):
+    def setUp(self):
+        self.serial = fixture(STOCK_LOG)
+        self.result = analyse(self.serial)
+        self.pm = self.result["pmem"]
+
+    def test_boot_checks_hold_with_pmem_carved_out(self):
+        self.assertEqual(boot.problems(self.result), [])
+        # 6 GiB less the 2 GiB namespace.
+        self.assertEqual(self.result["memory_line"]["physical"], 4193784)
+
+    def test_bind_times_from_markers(self):
+        self.assertEqual(self.pm["binds_ms"], [106.883, 77.922, 80.761])
+        self.assertEqual(self.pm["bind_ms"], 106.883)
+        self.assertEqual(self.pm["unbinds_ms"], [88.951, 67.284, 80.888])
+
+    def test_pages_and_threads(self):
+        # namespace 0x140000000, data 0x140200000 + 2145386496 bytes.
+        self.assertEqual(self.pm["pages"], 2 * 1024 * 1024 * 1024 // 4096)
+        self.assertEqual(self.pm["threads"], 1)
+        self.assertEqual(self.pm["kernel_lines"], [[], [], []])
+
+    def test_report(self):
+        self.assertEqual((self.pm["checks"], self.pm["done"],
+                          self.pm["error"], self.pm["device"]),
+                         (3, True, None, "pfn0.0"))
+        self.assertEqual((self.pm["memfree_before_kb"],
+                          self.pm["memfree_bound_kb"],
+                          self.pm["memfree_after_kb"]),
+                         (4029600, 3996792, 4023992))
+
+    def test_stock_prints_no_message(self):
+        self.assertEqual(pmem.device_lines(self.serial), [])
+        problems = pmem.message_problems(self.pm)
+        self.assertEqual(len(problems), 3)
+        self.assertIn("pmem bind 1: no 'device memmap initialised' line",
+                      problems)
+
+    def test_memfree_not_back(self):
+        self.pm["memfree_after_kb"] = int(self.pm["memfree_before_kb"] * 0.98)
+        self.assertIn("more than 1%", " ".join(boot.problems(self.result)))
+
+    def test_script_error(self):
+        serial = self.serial.replace("pmem check 2 ok blk=pmem0 mib=2046",
+                                     "pmem error: bind 2: /dev/pmem0 read "
+                                     "back differs at MiB 0")
+        self.assertEqual(boot.problems(analyse(serial)), [
+            "pmem: bind 2: /dev/pmem0 read back differs at MiB 0"])
+
+    def test_missing_marker_and_check(self):
+        serial = self.serial.replace("mtinit-pmem: bind 2 end", "")
+        serial = serial.replace("pmem check 3 ok", "pmem check 3 skipped")
+        problems = boot.problems(analyse(serial))
+        self.assertEqual(problems, [
+            "pmem: bind [2] not timed (markers missing in dmesg)",
+            "pmem: 2 of 3 binds checked"])
+
+    def test_script_did_not_run(self):
+        serial = self.serial.replace("@@MTINIT-BEGIN run-pmem@@", "")
+        self.assertEqual(boot.problems(analyse(serial)),
+                         ["pmem: the guest's pmem script did not run"])
+
+
+class PatchedMessageTest(unittest.TestCase):
+    def test_message_between_markers(self):
+        result = analyse(with_device_lines(fixture(STOCK_LOG)))
+        pm = result["pmem"]
+        line = {"node": 0, "pages": 524288, "ms": 12.345, "threads": 2}
+        self.assertEqual(pm["kernel_lines"], [[line]] * 3)
+        self.assertEqual(pm["threads"], 2)
+        self.assertEqual(pmem.message_problems(pm), [])
+        self.assertEqual(boot.problems(result), [])
+
+    def test_page_count_mismatch(self):
+        pm = analyse(with_device_lines(fixture(STOCK_LOG), 524287))["pmem"]
+        self.assertEqual(pmem.message_problems(pm)[0],
+                         "pmem bind 1: the kernel initialised 524287 pages, "
+                         "the harness counts 524288")
+
+    def test_regexes_do_not_cross(self):
+        device = DEVICE_LINE % 524288
+        self.assertIsNone(logparse.SERIES_DEFERRED.search(device))
+        self.assertIsNone(pmem.DEVICE_MEMMAP.search(DEFERRED_LINE))
+        self.assertEqual(logparse.deferred(device + "\n" + DEFERRED_LINE), [
+            {"node": 0, "pages": 4161536, "ms": 123.456, "threads": 2}])
+        self.assertEqual(pmem.device_lines(DEFERRED_LINE + "\n" + device), [
+            {"node": 0, "pages": 524288, "ms": 12.345, "threads": 2}])
+
+    def test_one_thread(self):
+        line = ("node 1 device memmap initialised, 8 pages in 0.001 ms "
+                "with 1 threads")
+        self.assertEqual(pmem.device_lines(line), [
+            {"node": 1, "pages": 8, "ms": 0.001, "threads": 1}])
+
+
+if __name__ == "__main__":
+    unittest.main()
