@@ -3,7 +3,7 @@
 import json
 import os
 
-from . import base, boot, build, deps, report, topology
+from . import base, boot, build, deps, pmem, report, topology
 from .util import KTREE, OUT, MtinitError, ensure_dir, info
 
 # Each configuration boots its variants alternately (A B C A B C ...).
@@ -46,8 +46,9 @@ def slowest_node_threads(spec, runs):
 
 
 def config_spec(config):
-    return topology.guest_spec(mem=config.get("mem"), smp=config["smp"],
+    spec = topology.guest_spec(mem=config.get("mem"), smp=config["smp"],
                                numa=config.get("numa"))
+    return pmem.with_pmem(spec, config.get("pmem"))
 
 
 def run_config(config, boots, progress):
@@ -68,10 +69,12 @@ def _one_line(result):
     bad = boot.problems(result)
     if bad:
         return "FAILED: " + "; ".join(bad)
-    return "boot %.1f ms, deferred %.1f ms (%s)" % (
+    return "boot %.1f ms, deferred %.1f ms (%s)%s" % (
         result["boot_ms"] or 0, result["deferred_ms"] or 0,
         ", ".join("node %d %s thr" % (d["node"], d["threads"])
-                  for d in result["deferred"]))
+                  for d in result["deferred"]),
+        ", pmem bind %s ms" % result["pmem"]["bind_ms"]
+        if result.get("pmem") else "")
 
 
 def rows_of(config, spec, results):
@@ -118,6 +121,7 @@ def main(quick=False, boots=None, skip_build=False):
         build.build("patched")
     configs = ([CONFIGS[i] for i in QUICK["configs"]] if quick
                else CONFIGS)
+    configs = configs + (pmem.BENCH_QUICK if quick else pmem.BENCH_CONFIGS)
     boots = boots or (QUICK["boots"] if quick else DEFAULT_BOOTS)
     if boots < 1:
         raise MtinitError("--boots must be at least 1")
@@ -137,11 +141,16 @@ def main(quick=False, boots=None, skip_build=False):
         rows = rows_of(config, config_spec(config), results)
         title = "%s, %d boot(s) each, medians" % (
             config["title"], config.get("boots", boots))
-        text = report.table(title, rows)
-        if config["mode"] == "icount":
+        if config.get("pmem"):
+            text = report.pmem_table(title, pmem.bench_rows(config, results),
+                                     config["target"],
+                                     config["mode"] == "icount")
+        else:
+            text = report.table(title, rows)
+        if config["mode"] == "icount" and not config.get("pmem"):
             text += per_page_line(results)
         tables.append(text)
-        if config["mode"] == "mttcg":
+        if config["mode"] == "mttcg" and not config.get("pmem"):
             for row in rows:
                 key = "%s %s" % (row["label"],
                                  config.get("numa") or config["mem"])

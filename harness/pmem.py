@@ -293,3 +293,45 @@ def summary(pm):
                 pm["pages"], pm["threads"], pm["memfree_before_kb"],
                 pm["memfree_after_kb"],
                 ", error: " + pm["error"] if pm["error"] else ""))
+
+
+# make bench: a 16 GiB namespace, stock and patched alternately. Targets
+# are the patched median's ratio to stock's.
+BENCH_CONFIGS = [
+    {"title": "16 GiB pmem namespace (fsdax, struct pages in RAM) in a "
+              "24 GiB guest, 2 vCPUs, MTTCG",
+     "mem": "24G", "pmem": "16G", "smp": 2, "mode": "mttcg",
+     "variants": [("stock", None), ("patched", None)], "target": 0.3},
+    # icount is deterministic: one boot each is exact. One vCPU: the
+    # per-page work alone.
+    {"title": "16 GiB pmem namespace (fsdax, struct pages in RAM) in a "
+              "24 GiB guest, 1 vCPU, icount (1 ns = 1 instruction)",
+     "mem": "24G", "pmem": "16G", "smp": 1, "mode": "icount", "boots": 1,
+     "variants": [("stock", None), ("patched", None)], "target": 0.5},
+]
+BENCH_QUICK = [
+    {"title": "2 GiB pmem namespace (fsdax, struct pages in RAM) in a "
+              "6 GiB guest, 2 vCPUs, MTTCG",
+     "mem": "6G", "pmem": "2G", "smp": 2, "mode": "mttcg",
+     "variants": [("stock", None), ("patched", None)], "target": 0.3},
+]
+
+
+def bench_rows(config, results):
+    """Rows for report.pmem_table(): one per variant, in order."""
+    rows = []
+    for variant in config["variants"]:
+        runs = [r.get("pmem") or {} for r in results[variant]]
+        kernel_ms = [sum(l["ms"] for l in r["kernel_lines"][0])
+                     for r in runs
+                     if r.get("kernel_lines") and r["kernel_lines"][0]]
+        rows.append({
+            "label": variant[0],
+            "threads": next((r["threads"] for r in runs if r.get("pages")),
+                            None),
+            "pages": next((r["pages"] for r in runs if r.get("pages")),
+                          None),
+            "bind_ms": [r.get("bind_ms") for r in runs],
+            "kernel_ms": kernel_ms,
+        })
+    return rows

@@ -91,3 +91,45 @@ def plot(path, series, title):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return True
+
+
+def pmem_table(title, rows, target, icount=False):
+    """The ZONE_DEVICE table: the first bind of a pmem namespace.
+
+    rows: [{'label', 'threads', 'pages', 'bind_ms': [...],
+    'kernel_ms': [...]}] from pmem.bench_rows(); the first row is stock.
+    bind_ms is timed by the harness around the bind (every kernel);
+    memmap_ms is the series' own figure for memmap_init_zone_device().
+    """
+    base = stats(rows[0]["bind_ms"])[0]
+    lines = [
+        title, "",
+        "                  first bind (memremap_pages)            "
+        "memmap init (kernel)",
+        "                  ------------------------------------   "
+        "--------------------",
+        "kernel  thr    speedup  ratio  bind_ms  (stdev)  target   "
+        "memmap_ms  (stdev)",
+    ]
+    for index, row in enumerate(rows):
+        bind = stats(row["bind_ms"])
+        if index == 0:
+            speedup, ratio, goal = "      --", "    --", "      --"
+        else:
+            speedup, ratio = _speedup(base, bind[0])
+            met = (bind[0] is not None and base and
+                   bind[0] / base <= target)
+            goal = "%4.2fx %s" % (target, "ok" if met else "NO")
+        thr = "%3s" % (row["threads"] if row["threads"] is not None else "-")
+        lines.append("%-7s %s   %s %s %s  %s  %s" % (
+            row["label"], thr, speedup, ratio, _cell(*bind), goal,
+            _cell(*stats(row["kernel_ms"]))))
+    pages = next((r["pages"] for r in rows if r["pages"]), None)
+    if pages:
+        lines.append("pages per bind (harness, from sysfs): %d" % pages)
+        if icount:
+            lines.append("instructions per page, whole bind: %s" % ", ".join(
+                "%s %.1f" % (r["label"], stats(r["bind_ms"])[0] * 1e6 /
+                             pages)
+                for r in rows if stats(r["bind_ms"])[0] is not None))
+    return "\n".join(lines) + "\n"
