@@ -214,6 +214,9 @@ def main(full=False, skip_build=False):
     matrix.params(*patched[0])
     for kernel in ("patched", "debug"):
         matrix.memstress(kernel)
+    from . import pmem
+    for case in pmem.MATRIX_CASES:
+        pmem.matrix_case(matrix, case)
     info("selftest")
     try:
         selftest.main(["patched", "debug"])

@@ -24,7 +24,7 @@ included, the end truncation excluded), in 4 KiB pages, from sysfs
 
 import re
 
-from .topology import format_size, parse_size
+from .topology import format_size, guest_spec, parse_size
 from .util import MtinitError
 
 # Guest RAM left beside the namespace.
@@ -335,3 +335,56 @@ def bench_rows(config, results):
             "kernel_ms": kernel_ms,
         })
     return rows
+
+
+# make test: small guests (fast), ten binds, on every kernel; stock is the
+# comparison (it must pass the same checks, without the series' line).
+MATRIX_CASES = [
+    {"name": "pmem fsdax, 10 binds", "mem": "6G", "pmem": "2G", "smp": 2,
+     "mode": "fsdax", "loops": 10},
+    {"name": "pmem devdax, 3 binds", "mem": "6G", "pmem": "2G", "smp": 2,
+     "mode": "devdax", "loops": 3},
+]
+MATRIX_KERNELS = ("stock", "patched", "debug")
+
+
+def matrix_case(matrix, case):
+    """Boot one pmem case on every kernel with a harness.matrix.Matrix.
+
+    Each boot: boot.problems() (which includes problems() above: the
+    binds, checks, markers and MemFree within 1%); with the series, the
+    device memmap line for every bind with the harness's page count;
+    across kernels, stock and patched agree on the memory (pmem carved
+    out of both) and on the page count.
+    """
+    from . import compare
+    name = case["name"]
+    spec = with_pmem(guest_spec(mem=case["mem"], smp=case["smp"]),
+                     case["pmem"], case["mode"], case["loops"])
+    results = {}
+    for kernel in MATRIX_KERNELS:
+        result = matrix.boot(name, kernel, spec)
+        results[kernel] = result
+        if not result:
+            continue
+        where = "%s [%s]" % (name, kernel)
+        if kernel == "stock":
+            lines = [l for b in result["pmem"]["kernel_lines"] for l in b]
+            matrix.fail(where, ["the stock kernel printed %d device memmap "
+                                "line(s)" % len(lines)] if lines else [])
+        else:
+            matrix.fail(where, message_problems(result["pmem"]))
+    stock = results.get("stock")
+    for kernel in MATRIX_KERNELS[1:]:
+        other = results.get(kernel)
+        if not stock or not other:
+            continue
+        where = "%s [stock vs %s]" % (name, kernel)
+        problems = (compare.against_stock(stock, other)
+                    if kernel == "patched"
+                    else compare.present_equal(stock, other))
+        if stock["pmem"]["pages"] != other["pmem"]["pages"]:
+            problems.append("pmem pages %s vs %s" % (
+                stock["pmem"]["pages"], other["pmem"]["pages"]))
+        matrix.fail(where, problems)
+    return results

@@ -2,8 +2,9 @@
 
 import os
 import unittest
+from unittest import mock
 
-from harness import boot, logparse, pmem, topology
+from harness import boot, logparse, matrix, pmem, topology
 from harness.tests.test_cli import mtinit
 from harness.util import MtinitError
 
@@ -202,6 +203,64 @@ class PatchedMessageTest(unittest.TestCase):
                 "with 1 threads")
         self.assertEqual(pmem.device_lines(line), [
             {"node": 1, "pages": 8, "ms": 0.001, "threads": 1}])
+
+
+def series_log(pages=524288):
+    """The real stock log as a kernel with the series would print it: the
+    deferred line and the device memmap lines in the series' formats."""
+    serial = with_device_lines(fixture(STOCK_LOG), pages)
+    return serial.replace("node 0 deferred pages initialised in 32ms",
+                          "node 0 initialised, 1010000 pages in 32.000 ms "
+                          "with 2 threads")
+
+
+class MatrixCaseTest(unittest.TestCase):
+    """pmem.matrix_case() with boot.boot() replaced by fixture boots."""
+    CASE = {"name": "pmem", "mem": "6G", "pmem": "2G", "smp": 2,
+            "mode": "fsdax", "loops": 3}
+
+    def run_case(self, logs):
+        def fake_boot(kernel, spec, **kw):
+            self.assertEqual(spec["pmem"]["loops"], 3)
+            result = analyse(logs[kernel])
+            result.update({"kernel": kernel, "log_dir": "out/" + kernel})
+            return result
+        m = matrix.Matrix(verbose=False)
+        with mock.patch.object(boot, "boot", fake_boot), \
+                mock.patch.object(matrix, "info", lambda msg: None):
+            pmem.matrix_case(m, self.CASE)
+        return m.failures
+
+    def test_all_good(self):
+        logs = {"stock": fixture(STOCK_LOG), "patched": series_log(),
+                "debug": series_log()}
+        self.assertEqual(self.run_case(logs), [])
+
+    def test_patched_without_the_message(self):
+        # The patched kernel before memmap_init_zone_device() is threaded.
+        unthreaded = fixture(STOCK_LOG).replace(
+            "node 0 deferred pages initialised in 32ms",
+            "node 0 initialised, 1010000 pages in 32.000 ms with 2 threads")
+        logs = {"stock": fixture(STOCK_LOG), "patched": unthreaded,
+                "debug": series_log()}
+        self.assertEqual(self.run_case(logs), [
+            "pmem [patched]: pmem bind %d: no 'device memmap initialised' "
+            "line" % n for n in (1, 2, 3)])
+
+    def test_stock_with_a_message(self):
+        logs = {"stock": with_device_lines(fixture(STOCK_LOG)),
+                "patched": series_log(), "debug": series_log()}
+        self.assertEqual(self.run_case(logs), [
+            "pmem [stock]: the stock kernel printed 3 device memmap "
+            "line(s)"])
+
+    def test_page_counts_differ(self):
+        logs = {"stock": fixture(STOCK_LOG), "patched": series_log(),
+                "debug": series_log().replace("pfn_size=2145386496",
+                                              "pfn_size=2143289344")}
+        failures = self.run_case(logs)
+        self.assertIn("pmem [stock vs debug]: pmem pages 524288 vs 523776",
+                      failures)
 
 
 if __name__ == "__main__":
