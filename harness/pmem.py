@@ -271,16 +271,19 @@ def problems(pm):
 def message_problems(pm):
     """A kernel with the series: every bind printed the device memmap
     line, and its pages add up to the harness's count."""
-    found = []
+    found, missing = [], []
     for n, lines in enumerate(pm["kernel_lines"], 1):
         if not lines:
-            found.append("pmem bind %d: no 'device memmap initialised' line"
-                         % n)
+            missing.append(n)
             continue
         pages = sum(l["pages"] for l in lines)
         if pages != pm["pages"]:
             found.append("pmem bind %d: the kernel initialised %d pages, "
                          "the harness counts %s" % (n, pages, pm["pages"]))
+    if missing:
+        found.insert(0, "pmem: no 'device memmap initialised' line for "
+                        "bind(s) %s of %d" % (",".join(map(str, missing)),
+                                              len(pm["kernel_lines"])))
     return found
 
 
