@@ -204,6 +204,25 @@ class PatchedMessageTest(unittest.TestCase):
             {"node": 1, "pages": 8, "ms": 0.001, "threads": 1}])
 
 
+class StockDevdaxBootTest(unittest.TestCase):
+    """A real stock boot: --mem 6G --pmem 2G --pmem-mode devdax
+    --pmem-loops 3 (dax seed dax0.0 bound to dax_pmem)."""
+
+    def test_parse(self):
+        serial = fixture("stock-6G-pmem2G-devdax3.serial.log")
+        result = boot.analyse(serial, 0, 300)
+        sec = logparse.sections(serial)
+        pm = pmem.analyse(spec("6G", "2G", mode="devdax", loops=3)["pmem"],
+                          sec.get("run-pmem"), sec.get("dmesg", ""))
+        result["pmem"] = pm
+        self.assertEqual(boot.problems(result), [])
+        self.assertEqual((pm["mode"], pm["device"], pm["checks"],
+                          pm["pages"], pm["threads"]),
+                         ("devdax", "dax0.0", 3, 524288, 1))
+        self.assertEqual(pm["binds_ms"], [51.732, 36.597, 45.238])
+        self.assertEqual(pm["kernel_lines"], [[], [], []])
+
+
 def series_log(pages=524288):
     """The real stock log as a kernel with the series would print it: the
     deferred line and the device memmap lines in the series' formats."""
