@@ -4,7 +4,7 @@ import os
 import unittest
 from unittest import mock
 
-from harness import boot, logparse, matrix, pmem, topology
+from harness import boot, logparse, matrix, pmem, report, topology
 from harness.tests.test_cli import mtinit
 from harness.util import MtinitError
 
@@ -279,6 +279,32 @@ class MatrixCaseTest(unittest.TestCase):
         failures = self.run_case(logs)
         self.assertIn("pmem [stock vs debug]: pmem pages 524288 vs 523776",
                       failures)
+
+
+class BenchTableTest(unittest.TestCase):
+    def rows(self, patched_ms):
+        results = {}
+        for kernel, ms in (("stock", [300.0, 320.0, 340.0]),
+                           ("patched", patched_ms)):
+            results[(kernel, None)] = [{"pmem": {
+                "bind_ms": v, "pages": 4194304,
+                "threads": 1 if kernel == "stock" else 2,
+                "kernel_lines": [[{"ms": v / 2, "threads": 2}]]
+                if kernel == "patched" else [[]]}} for v in ms]
+        return pmem.bench_rows(pmem.BENCH_CONFIGS[0], results)
+
+    def test_target_met(self):
+        text = report.pmem_table("t", self.rows([90.0, 96.0, 99.0]), 0.3,
+                                 icount=True)
+        self.assertIn("patched   2      70.0%  0.30x      96.0 (   4.6)  "
+                      "0.30x ok       48.0 (   2.3)", text)
+        self.assertIn("instructions per page, whole bind: stock 76.3, "
+                      "patched 22.9", text)
+
+    def test_target_missed(self):
+        text = report.pmem_table("t", self.rows([300.0, 330.0]), 0.3)
+        self.assertIn("0.98x     315.0 (  21.2)  0.30x NO", text)
+        self.assertNotIn("instructions", text)
 
 
 if __name__ == "__main__":
