@@ -5,6 +5,10 @@ import re
 from .util import MtinitError
 
 MAX_SMP = 64            # CONFIG_NR_CPUS of config/guest.config
+MAX_NODES = 64          # 1 << CONFIG_NODES_SHIFT of config/guest.config
+# A node with memory has at least one MAX_ORDER block (4 MiB): the unit
+# deferred init hands to the buddy allocator. Less is not a machine shape.
+MIN_NODE_MB = 4
 MIN_MEM_MB = 256
 MAX_MEM_MB = 1024 * 1024
 UNITS = {"M": 1, "G": 1024, "T": 1024 * 1024}
@@ -44,7 +48,12 @@ def parse_cpus(text):
 def parse_numa(spec):
     """'2G@0-1,32G' -> [{'mem_mb': 2048, 'cpus': [0, 1]}, {...}]."""
     nodes = []
-    for index, item in enumerate(spec.split(",")):
+    items = spec.split(",")
+    if len(items) > MAX_NODES:
+        raise MtinitError("--numa '%s...' has %d nodes; the guest kernel "
+                          "supports at most %d (CONFIG_NODES_SHIFT)"
+                          % (spec[:20], len(items), MAX_NODES))
+    for index, item in enumerate(items):
         size, sep, cpus = item.strip().partition("@")
         if size.strip() == "0":
             mem_mb = 0
@@ -54,6 +63,12 @@ def parse_numa(spec):
         if mem_mb == 0 and not node["cpus"]:
             raise MtinitError("node %d of --numa '%s' has neither memory nor "
                               "CPUs" % (index, spec))
+        if 0 < mem_mb < MIN_NODE_MB:
+            raise MtinitError("node %d of --numa '%s' has %s of memory: a "
+                              "node with memory needs at least %s (use 0 "
+                              "for a node without memory)"
+                              % (index, spec, format_size(mem_mb),
+                                 format_size(MIN_NODE_MB)))
         nodes.append(node)
     return nodes
 

@@ -51,6 +51,13 @@ class NumaTest(unittest.TestCase):
             "out of range 1-64": dict(smp=0),
             "guest memory 128M is out of range": dict(mem="128M"),
             "node 0 needs at least": dict(numa="128M@0,4G@1", smp=2),
+            "node 0 needs at least 256M": dict(numa="0@0-1,4G", smp=2),
+            "needs at least 4M": dict(numa="4G@0-1,2M", smp=2),
+            "at most 64 (CONFIG_NODES_SHIFT)":
+                dict(numa="1G@0," + ",".join(["4M"] * 64), smp=1),
+            "has neither memory nor CPUs": dict(numa="4G@0,0", smp=1),
+            "CPU 64 but the guest has only 64": dict(numa="4G@0-64", smp=64),
+            "--smp 65 is out of range": dict(numa="4G@0-64", smp=65),
         }
         for text, kwargs in cases.items():
             with self.assertRaises(MtinitError, msg=text) as ctx:
