@@ -6,9 +6,12 @@ import os
 import re
 
 from . import build, deps, initramfs, logparse, pmem, qemu
-from .util import OUT, MtinitError, ensure_dir
+from .util import OUT, MtinitError, ensure_dir, need_space
 
 THREADS_PARAM = "deferred_page_init_threads"
+# A boot's logs are well under 1 MiB (the debug kernel's serial log is the
+# largest); QEMU writes the serial log and cannot report a full disk.
+BOOT_SPACE_MB = 16
 
 
 def _boot_dir(kernel, spec, mode, threads):
@@ -46,6 +49,7 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
         raise MtinitError("the %s kernel is not built; run './mtinit build "
                           "%s'" % (kernel, kernel))
     deps.ensure(["qemu-system-x86", "busybox-static", "cpio"])
+    need_space(OUT, BOOT_SPACE_MB, "a boot")
     if spec.get("pmem"):
         cmd_append = (cmd_append + " " +
                       pmem.kernel_append(spec["pmem"])).strip()

@@ -4,7 +4,7 @@ import argparse
 import json
 import sys
 
-from .util import MtinitError
+from .util import MtinitError, os_error_message
 
 
 def _cmd_prepare(args):
@@ -135,6 +135,10 @@ def main(argv):
         args.func(args)
     except MtinitError as err:
         print("mtinit: error: %s" % err, file=sys.stderr)
+        return 1
+    except OSError as err:
+        # A full disk under out/ or build/, or a permission problem.
+        print("mtinit: error: %s" % os_error_message(err), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("mtinit: interrupted", file=sys.stderr)

@@ -1,12 +1,15 @@
 """Small helpers shared by every module: errors, paths, running commands."""
 
+import errno
 import os
+import shutil
 import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
-OUT = os.path.join(ROOT, "out")
+# Boot logs and reports; MTINIT_OUT moves them (e.g. to a bigger disk).
+OUT = os.environ.get("MTINIT_OUT") or os.path.join(ROOT, "out")
 KTREE = os.path.join(BUILD, "linux")
 PATCHES = os.path.join(ROOT, "patches")
 
@@ -66,3 +69,25 @@ def git(args, cwd=KTREE, quiet=True, check=True, env=None):
 def ensure_dir(path):
     os.makedirs(path, exist_ok=True)
     return path
+
+
+def need_space(path, mb, what):
+    """Refuse to start work that would fill the disk holding path."""
+    probe = path
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    free_mb = shutil.disk_usage(probe).free // (1024 * 1024)
+    if free_mb < mb:
+        raise MtinitError("%s needs %d MiB free in %s, the disk has %d MiB: "
+                          "free some space (or set MTINIT_OUT)"
+                          % (what, mb, path, free_mb))
+
+
+def os_error_message(err):
+    """One line for an OSError that escaped (disk full, permissions)."""
+    where = " %s" % err.filename if err.filename else ""
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ("cannot write%s: %s; free some space on that disk (or set "
+                "MTINIT_OUT)" % (where, err.strerror))
+    return "%s%s: %s" % ("I/O error on" if where else "I/O error", where,
+                         err.strerror or err)
