@@ -78,12 +78,12 @@ def parser():
 
     s = sub.add_parser("build", help="build kernels")
     s.add_argument("variant", nargs="?", default="all",
-                   choices=["stock", "patched", "debug", "all"])
+                   choices=["stock", "patched", "debug", "kasan", "all"])
     s.set_defaults(func=_cmd_build)
 
     s = sub.add_parser("boot", help="boot one kernel once")
     s.add_argument("--kernel", default="patched",
-                   choices=["stock", "patched", "debug"])
+                   choices=["stock", "patched", "debug", "kasan"])
     s.add_argument("--mem", help="guest RAM, e.g. 16G (default 4G, or the "
                    "sum of --numa)")
     s.add_argument("--smp", type=int, default=None, help="vCPUs (default 2)")
