@@ -115,6 +115,7 @@ def analyse(serial, rc, timeout):
         "boot_ms": logparse.boot_ms(full),
         "memtotal_kb": meminfo.get("MemTotal"),
         "memfree_kb": meminfo.get("MemFree"),
+        "hugetlb_kb": meminfo.get("Hugetlb"),
         "memory_line": logparse.memory_line(full),
         "freed_kb": logparse.freed_kb(full),
         "zones": logparse.zoneinfo(sec.get("zoneinfo", "")),

@@ -1,6 +1,11 @@
 """Cross-boot checks: stock vs patched, and patched vs patched."""
 
 PAGE_KB = 4
+# Memory in use after boot (MemTotal - MemFree, so that the kernel images'
+# difference in size cancels out) may differ from stock's by this much.
+# Measured: see README ("Free pages after boot"); boot-to-boot spread on
+# one kernel comes from per-CPU page lists and slab under MTTCG.
+FREE_TOLERANCE_KB = 16 * 1024
 
 
 def image_kb(memory_line):
@@ -73,3 +78,21 @@ def against_stock(stock, patched):
         problems.append("MemTotal differs by %+d kB, managed pages by %+d"
                         % (memtotal_delta, total))
     return problems
+
+
+def used_kb(result):
+    return result["memtotal_kb"] - result["memfree_kb"]
+
+
+def free_close(stock, other, tolerance_kb=FREE_TOLERANCE_KB):
+    """Memory in use after boot (MemTotal - MemFree) within tolerance_kb
+    of stock's: pages the kernel manages but never handed to the
+    allocator, or leaked during init, show up here."""
+    if stock.get("memfree_kb") is None or other.get("memfree_kb") is None:
+        return ["no MemFree to compare"]
+    delta = used_kb(other) - used_kb(stock)
+    if abs(delta) > tolerance_kb:
+        return ["%d kB in use after boot, stock %d kB: %+d kB is beyond "
+                "the tolerance of %d kB" % (used_kb(other), used_kb(stock),
+                                            delta, tolerance_kb)]
+    return []

@@ -11,30 +11,94 @@ from .util import KTREE, ROOT, MtinitError, info
 
 # Every case boots stock, patched and patched with one thread per node;
 # "debug": True adds the debug kernel (lockdep, DEBUG_VM, object debugging).
+# "proves" is the README's "what it proves" column (matrix.table());
+# "expect" checks that the row's parameters took effect (expect_problems()).
 CASES = [
-    {"name": "16G, 2 vCPUs", "mem": "16G", "smp": 2, "debug": True},
-    {"name": "64G, 2 vCPUs", "mem": "64G", "smp": 2},
-    {"name": "2 nodes", "numa": "6G@0,10G@1", "smp": 2},
+    {"name": "16G, 2 vCPUs", "mem": "16G", "smp": 2, "debug": True,
+     "proves": "the series loses no page; thread count changes nothing; "
+               "no lockdep/DEBUG_VM splat"},
+    {"name": "64G, 2 vCPUs", "mem": "64G", "smp": 2,
+     "proves": "the same on a large guest"},
+    {"name": "1 vCPU", "mem": "8G", "smp": 1, "debug": True,
+     "proves": "one CPU: deferred init and padata with no helper thread"},
+    {"name": "2 nodes", "numa": "6G@0,10G@1", "smp": 2,
+     "proves": "per-node accounting with NUMA"},
+    {"name": "8 vCPUs, 4 nodes", "smp": 8,
+     "numa": "4G@0-1,4G@2-3,4G@4-5,4G@6-7", "debug": True,
+     "proves": "four pgdatinit threads at once, each with its node's 2 CPUs "
+               "(more vCPUs than host cores)"},
     {"name": "CPU-less node", "numa": "2G@0-1,16G", "smp": 2,
-     "debug": True},
+     "debug": True,
+     "proves": "a node with memory and no CPUs borrows node 0's CPUs (the "
+               "line says 2 threads for node 1) and loses nothing"},
+    {"name": "memory-less node", "numa": "6G@0-1,0@2-3", "smp": 4,
+     "debug": True,
+     "proves": "a node with CPUs and no memory: no deferred work, nothing "
+               "breaks, its CPUs are not counted for node 0"},
+    {"name": "odd node sizes", "numa": "6150M@0,4097M@1", "smp": 2,
+     "proves": "node ends that are not a multiple of a section (128 MiB) or "
+               "of MAX_ORDER (4 MiB), and a section shared by two nodes"},
+    {"name": "holes (memmap=)", "mem": "16G", "smp": 2, "debug": True,
+     "append": "memmap=64M$5G memmap=6M$9218M",
+     "expect": {"max_present_mb": 16384 - 70},
+     "proves": "reserved holes inside a node, one not MAX_ORDER aligned: "
+               "deferred init skips them exactly"},
+    {"name": "mem= limit", "mem": "16G", "smp": 2, "append": "mem=10000M",
+     "expect": {"max_present_mb": 10000},
+     "proves": "a mem= limit that ends inside a section"},
+    {"name": "movablecore=", "mem": "16G", "smp": 2, "debug": True,
+     "append": "movablecore=4G", "expect": {"zones_present": ["0/Movable"]},
+     "proves": "ZONE_MOVABLE as the deferred zone"},
+    {"name": "kernelcore= on 2 nodes", "numa": "6G@0,10G@1", "smp": 2,
+     "append": "kernelcore=4G",
+     "expect": {"zones_present": ["0/Movable", "1/Movable"]},
+     "proves": "ZONE_MOVABLE on every node, split by kernelcore="},
     # A 512 MiB ring buffer per CPU allocated in start_kernel() forces
     # deferred_grow_zone() before deferred init runs.
     {"name": "on-demand growth", "mem": "16G", "smp": 2,
-     "append": "ftrace=nop trace_buf_size=512M", "grows_from": 0},
+     "append": "ftrace=nop trace_buf_size=512M", "grows_from": 0,
+     "proves": "deferred_grow_zone() before deferred init stays exact, and "
+               "deferred init is left fewer pages than without it"},
+    {"name": "2M hugepages", "mem": "16G", "smp": 2, "debug": True,
+     "append": "hugepages=1024", "expect": {"hugetlb_kb": 1024 * 2048},
+     "proves": "boot-time 2 MiB pages (allocated with padata after deferred "
+               "init) on top of the series' buddy state"},
+    {"name": "1G hugepages", "mem": "16G", "smp": 2,
+     "append": "hugepagesz=1G hugepages=2",
+     "expect": {"hugetlb_kb": 2 * 1024 * 1024},
+     "proves": "boot-time gigantic pages (memblock before deferred init, "
+               "gathered with padata) stay out of the deferred ranges"},
 ]
 FULL_CASES = CASES + [
-    {"name": "128G, 2 vCPUs", "mem": "128G", "smp": 2},
-    {"name": "1 vCPU", "mem": "8G", "smp": 1, "debug": True},
+    {"name": "128G, 2 vCPUs", "mem": "128G", "smp": 2,
+     "proves": "a 128 GiB guest"},
+    {"name": "256G, 8 vCPUs, 4 nodes", "smp": 8,
+     "numa": "64G@0-1,64G@2-3,64G@4-5,64G@6-7",
+     "proves": "a 256 GiB guest over four nodes"},
+]
+# The KASAN kernel (patched source, config/kasan.config) on small guests
+# (test --full): its shadow is 1/8 of RAM, reserved early, so only present
+# pages are compared with stock; every boot must be clean.
+KASAN_CASES = [
+    {"name": "KASAN 2G", "mem": "2G", "smp": 2,
+     "proves": "KASAN sees no bad access in deferred init or padata"},
+    {"name": "KASAN 4G, 2 nodes", "numa": "2G@0,2G@1", "smp": 2,
+     "proves": "the same with two pgdatinit threads"},
 ]
 # Allocate and free nearly all memory of a small guest after boot.
 MEMSTRESS = {"mem": "3G", "smp": 2}
 MEMSTRESS_LINE = re.compile(r"memstress before=(\d+) full=(\d+) after=(\d+)")
 # Thread parameter cases, on the first case's shape: (threads, append,
-# the dmesg text it must produce or None).
+# the dmesg text it must produce or None). None: no "not a thread count"
+# message at all. 1 and the default are in every case above.
+INVALID = "deferred_page_init_threads: '%s' is not a thread count, using " \
+    "the default"
 PARAM_CASES = [
-    (64, "", None),
-    (None, "deferred_page_init_threads=lots",
-     "deferred_page_init_threads: 'lots' is not a thread count"),
+    (64, "", None),         # above the CPU count: clamped
+    (0, "", None),          # 0: the default, silently
+    (None, "deferred_page_init_threads=lots", INVALID % "lots"),
+    (None, "deferred_page_init_threads=-1", INVALID % "-1"),
+    (None, "deferred_page_init_threads=", INVALID % ""),
 ]
 
 
@@ -68,6 +132,25 @@ def deferred_problems(result, spec, threads):
         if line["threads"] != want:
             problems.append("node %d: %d threads, expected %d"
                             % (line["node"], line["threads"], want))
+    return problems
+
+
+def expect_problems(result, expect):
+    """A row's parameters took effect (its "expect" entry)."""
+    problems = []
+    zones = result["zones"]
+    for name in expect.get("zones_present", ()):
+        if not zones.get(name, {}).get("present"):
+            problems.append("zone %s has no present pages" % name)
+    if "max_present_mb" in expect:
+        present_mb = sum(z["present"] for z in zones.values()) * 4 / 1024
+        if present_mb > expect["max_present_mb"]:
+            problems.append("%.0f MiB present, at most %d expected"
+                            % (present_mb, expect["max_present_mb"]))
+    if "hugetlb_kb" in expect and \
+            result.get("hugetlb_kb") != expect["hugetlb_kb"]:
+        problems.append("Hugetlb %s kB, expected %d kB"
+                        % (result.get("hugetlb_kb"), expect["hugetlb_kb"]))
     return problems
 
 
@@ -116,17 +199,48 @@ class Matrix:
         stock = self.boot(name, "stock", spec, append=append)
         patched = self.boot(name, "patched", spec, append=append)
         one = self.boot(name, "patched", spec, threads=1, append=append)
+        self.expected(name, case, stock=stock, patched=patched)
         if stock and patched:
             self.fail(name + " [stock vs patched]",
                       compare.against_stock(stock, patched))
         if patched and one:
             self.same(name + " [patched threads=1 vs default]", patched, one)
+        self.free_close(name, stock, patched=patched, one=one)
         if case.get("debug"):
             debug = self.boot(name, "debug", spec, append=append)
             if stock and debug:
                 self.fail(name + " [stock vs debug: present]",
                           compare.present_equal(stock, debug))
+            self.free_close(name, stock, debug=debug)
         return spec, patched
+
+    def expected(self, name, case, **results):
+        """The row's "expect" entry holds on each of its boots."""
+        for kernel, result in results.items():
+            if result and case.get("expect"):
+                self.fail("%s [%s: expected]" % (name, kernel),
+                          expect_problems(result, case["expect"]))
+
+    def free_close(self, name, stock, **others):
+        """Free memory after boot within compare.FREE_TOLERANCE_KB of
+        stock's, for each of the other boots that succeeded."""
+        for label, result in others.items():
+            if stock and result:
+                self.fail("%s [stock vs %s: free]" % (name, label),
+                          compare.free_close(stock, result))
+
+    def kasan(self, case):
+        """The KASAN kernel: clean, ok, its own accounting exact, present
+        equal to stock, thread count as the patched kernel's."""
+        name = case["name"]
+        spec = topology.guest_spec(mem=case.get("mem"), smp=case.get("smp"),
+                                   numa=case.get("numa"))
+        stock = self.boot(name, "stock", spec)
+        for threads in (None, 1):
+            result = self.boot(name, "kasan", spec, threads=threads)
+            if stock and result:
+                self.fail(name + " [stock vs kasan: present]",
+                          compare.present_equal(stock, result))
 
     def grew(self, where, grown, normal):
         """A boot that grew the zone early leaves fewer pages to deferred
@@ -172,17 +286,24 @@ class Matrix:
     def params(self, spec, reference):
         for threads, append, expect in PARAM_CASES:
             where = "thread parameter %s" % (threads if threads is not None
-                                             else append)
+                                             else repr(append))
             result = self.boot(where, "patched", spec, threads=threads,
                                append=append)
             if not result:
                 continue
             if reference:
                 self.same(where + " vs default", reference, result)
-            if expect:
-                with open(os.path.join(result["log_dir"], "dmesg.log")) as fh:
-                    if expect not in fh.read():
-                        self.fail(where, ["dmesg lacks '%s'" % expect])
+            with open(os.path.join(result["log_dir"], "dmesg.log")) as fh:
+                self.fail(where, param_message_problems(fh.read(), expect))
+
+
+def param_message_problems(dmesg, expect):
+    """The invalid-value message is there when expected, and only then."""
+    if expect:
+        return [] if expect in dmesg else ["dmesg lacks \"%s\"" % expect]
+    bad = [line for line in dmesg.splitlines()
+           if "is not a thread count" in line]
+    return ["unexpected message: %s" % bad[0]] if bad else []
 
 
 def unit_tests():
@@ -195,6 +316,29 @@ def unit_tests():
         raise MtinitError("harness unit tests failed")
 
 
+def variants(full):
+    """The kernels 'make test' builds: KASAN only for --full."""
+    return build.CI_VARIANTS + (("kasan",) if full else ())
+
+
+def table():
+    """The README's matrix table, one row per case."""
+    rows = ["| case | guest | kernel parameters | kernels | CI | what it "
+            "proves |", "|---|---|---|---|---|---|"]
+    for case in FULL_CASES + KASAN_CASES:
+        kasan = case in KASAN_CASES
+        kernels = ("stock, kasan, kasan with 1 thread" if kasan else
+                   "stock, patched, patched with 1 thread" +
+                   (", debug" if case.get("debug") else ""))
+        guest = "%s, %d vCPU%s" % (case.get("numa") or case["mem"],
+                                   case["smp"], "s" * (case["smp"] > 1))
+        rows.append("| %s | %s | %s | %s | %s | %s |" % (
+            case["name"], guest,
+            "`%s`" % case["append"] if case.get("append") else "",
+            kernels, "CI" if case in CASES else "full", case["proves"]))
+    return "\n".join(rows) + "\n"
+
+
 def main(full=False, skip_build=False):
     unit_tests()
     if not os.path.isdir(os.path.join(KTREE, ".git")):
@@ -202,7 +346,7 @@ def main(full=False, skip_build=False):
     info("series check")
     check.main()
     if not skip_build:
-        for variant in build.VARIANTS:
+        for variant in variants(full):
             build.build(variant)
     matrix = Matrix()
     patched = []
@@ -217,6 +361,9 @@ def main(full=False, skip_build=False):
     from . import pmem
     for case in pmem.MATRIX_CASES:
         pmem.matrix_case(matrix, case)
+    if full:
+        for case in KASAN_CASES:
+            matrix.kasan(case)
     info("selftest")
     try:
         selftest.main(["patched", "debug"])

@@ -1,8 +1,10 @@
 """The boot matrix's own expectations."""
 
+import os
 import unittest
 
-from harness import matrix, topology
+from harness import compare, matrix, topology
+from harness.util import ROOT
 
 
 def result(*lines):
@@ -46,6 +48,94 @@ class MemstressLineTest(unittest.TestCase):
         m = matrix.MEMSTRESS_LINE.search(
             "x\nmemstress before=100 full=10 after=99\n")
         self.assertEqual(m.groups(), ("100", "10", "99"))
+
+
+class RowsTest(unittest.TestCase):
+    def test_every_row_is_valid_and_documented(self):
+        with open(os.path.join(ROOT, "README.md")) as fh:
+            readme = fh.read()
+        names = set()
+        for case in matrix.FULL_CASES + matrix.KASAN_CASES:
+            topology.guest_spec(mem=case.get("mem"), smp=case.get("smp"),
+                                numa=case.get("numa"))
+            self.assertTrue(case.get("proves"), case["name"])
+            self.assertNotIn(case["name"], names)
+            names.add(case["name"])
+        for row in matrix.table().splitlines():
+            self.assertTrue(row in readme, "README lacks the matrix row "
+                            "'%s': paste matrix.table() into it" % row)
+
+    def test_ci_rows_are_in_full(self):
+        for case in matrix.CASES:
+            self.assertIn(case, matrix.FULL_CASES)
+        self.assertNotIn("kasan", matrix.variants(False))
+        self.assertIn("kasan", matrix.variants(True))
+
+
+def zones(**present):
+    return {name.replace("_", "/"): {"present": p, "managed": p}
+            for name, p in present.items()}
+
+
+class ExpectTest(unittest.TestCase):
+    def test_zone_present(self):
+        result = {"zones": zones(**{"0_Normal": 10, "0_Movable": 0})}
+        self.assertEqual(matrix.expect_problems(
+            result, {"zones_present": ["0/Normal"]}), [])
+        self.assertEqual(matrix.expect_problems(
+            result, {"zones_present": ["0/Movable", "1/Movable"]}),
+            ["zone 0/Movable has no present pages",
+             "zone 1/Movable has no present pages"])
+
+    def test_max_present(self):
+        result = {"zones": zones(**{"0_DMA32": 256 * 100})}
+        self.assertEqual(matrix.expect_problems(
+            result, {"max_present_mb": 100}), [])
+        self.assertEqual(len(matrix.expect_problems(
+            result, {"max_present_mb": 99})), 1)
+
+    def test_hugetlb(self):
+        result = {"zones": {}, "hugetlb_kb": 2048}
+        self.assertEqual(matrix.expect_problems(
+            result, {"hugetlb_kb": 2048}), [])
+        self.assertEqual(matrix.expect_problems(
+            {"zones": {}, "hugetlb_kb": 0}, {"hugetlb_kb": 2048}),
+            ["Hugetlb 0 kB, expected 2048 kB"])
+
+
+class ParamMessageTest(unittest.TestCase):
+    def test_invalid_values(self):
+        dmesg = ("[ 0.0] " + matrix.INVALID % "-1" + "\n")
+        self.assertEqual(matrix.param_message_problems(
+            dmesg, matrix.INVALID % "-1"), [])
+        self.assertEqual(len(matrix.param_message_problems(
+            dmesg, matrix.INVALID % "lots")), 1)
+        # A valid value must not produce the message.
+        self.assertEqual(len(matrix.param_message_problems(dmesg, None)), 1)
+        self.assertEqual(matrix.param_message_problems("clean\n", None), [])
+
+
+class FreeTest(unittest.TestCase):
+    def result(self, total, free):
+        return {"memtotal_kb": total, "memfree_kb": free}
+
+    def test_image_difference_cancels(self):
+        stock = self.result(16000000, 15990000)
+        # 8 kB bigger image: MemTotal and MemFree both 8 kB lower.
+        self.assertEqual(compare.free_close(
+            stock, self.result(15999992, 15989992)), [])
+
+    def test_tolerance(self):
+        stock = self.result(16000000, 15990000)
+        tol = compare.FREE_TOLERANCE_KB
+        self.assertEqual(compare.free_close(
+            stock, self.result(16000000, 15990000 - tol)), [])
+        problems = compare.free_close(
+            stock, self.result(16000000, 15990000 - tol - 4))
+        self.assertIn("beyond the tolerance", problems[0])
+        self.assertEqual(compare.free_close(stock, {"memtotal_kb": 1,
+                                                    "memfree_kb": None}),
+                         ["no MemFree to compare"])
 
 
 if __name__ == "__main__":
