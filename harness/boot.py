@@ -57,13 +57,19 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
     if runs:
         cmd_append = (cmd_append + " mtinit.run=" + ",".join(runs)).strip()
     bdir = _boot_dir(kernel, spec, mode, threads)
-    initrd = initramfs.image(kernel, extra_files)
+    # The guest image in the boot's own directory: build/initramfs is
+    # shared by every checkout using build/, and boots may run at once.
+    initrd = initramfs.image(kernel, extra_files,
+                             dest=os.path.join(bdir, "initrd.cpio"))
     serial = os.path.join(bdir, "serial.log")
     cmd = qemu.command(build.kernel_image(kernel), initrd, spec, mode,
                        cmd_append, serial)
     with open(os.path.join(bdir, "qemu.cmd"), "w") as fh:
         fh.write(" ".join(cmd) + "\n")
-    rc, seconds = qemu.run(cmd, timeout, os.path.join(bdir, "qemu.log"))
+    try:
+        rc, seconds = qemu.run(cmd, timeout, os.path.join(bdir, "qemu.log"))
+    finally:
+        os.remove(initrd)
     with open(serial, errors="replace") as fh:
         text = fh.read()
     result = analyse(text, rc, timeout)

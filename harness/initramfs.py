@@ -3,6 +3,7 @@
 import os
 import shutil
 import stat
+import tempfile
 
 from . import deps
 from .util import BUILD, ROOT, MtinitError, ensure_dir, run
@@ -20,16 +21,30 @@ def _inputs():
     return files
 
 
-def image(variant, extra=()):
+def image(variant, extra=(), dest=None):
     """Return the path of an uncompressed cpio for a kernel variant.
 
     extra: (source, path-in-guest) pairs, e.g. test modules of the variant.
+    dest: where to write it (a boot's own directory). Without it, the
+    image goes to build/initramfs/VARIANT.cpio, which every checkout
+    sharing build/ rewrites: concurrent boots must pass dest.
     """
     deps.ensure(["busybox-static", "cpio"])
     if not os.path.exists(BUSYBOX):
         raise MtinitError("%s is missing (package busybox-static)" % BUSYBOX)
+    if dest:
+        staging = tempfile.mkdtemp(prefix="initramfs-",
+                                   dir=os.path.dirname(dest))
+        try:
+            return _make(os.path.join(staging, "root"), dest, extra)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     root = os.path.join(IMAGE_DIR, variant)
     shutil.rmtree(root, ignore_errors=True)
+    return _make(root, os.path.join(IMAGE_DIR, variant + ".cpio"), extra)
+
+
+def _make(root, cpio, extra):
     for sub in ("bin", "mtinit", "dev", "proc", "sys", "tmp"):
         ensure_dir(os.path.join(root, sub))
     shutil.copy(BUSYBOX, os.path.join(root, "bin", "busybox"))
@@ -43,7 +58,6 @@ def image(variant, extra=()):
         target = os.path.join(root, dest.lstrip("/"))
         ensure_dir(os.path.dirname(target))
         shutil.copy(src, target)
-    cpio = os.path.join(IMAGE_DIR, variant + ".cpio")
     run(["sh", "-c", "cd '%s' && find . | LC_ALL=C sort | "
          "cpio -o -H newc --quiet > '%s'" % (root, cpio)])
     return cpio
