@@ -85,6 +85,7 @@ KASAN_CASES = [
     {"name": "KASAN 4G, 2 nodes", "numa": "2G@0,2G@1", "smp": 2,
      "proves": "the same with two pgdatinit threads"},
 ]
+KASAN_ON = "kasan: KernelAddressSanitizer initialized"
 # Allocate and free nearly all memory of a small guest after boot.
 MEMSTRESS = {"mem": "3G", "smp": 2}
 MEMSTRESS_LINE = re.compile(r"memstress before=(\d+) full=(\d+) after=(\d+)")
@@ -238,7 +239,13 @@ class Matrix:
         stock = self.boot(name, "stock", spec)
         for threads in (None, 1):
             result = self.boot(name, "kasan", spec, threads=threads)
-            if stock and result:
+            if not result:
+                continue
+            with open(os.path.join(result["log_dir"], "dmesg.log")) as fh:
+                self.fail(name + " [kasan: active]",
+                          [] if KASAN_ON in fh.read() else
+                          ["no '%s' in dmesg: not a KASAN kernel" % KASAN_ON])
+            if stock:
                 self.fail(name + " [stock vs kasan: present]",
                           compare.present_equal(stock, result))
 
