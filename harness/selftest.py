@@ -8,6 +8,12 @@ from . import boot, build, topology
 from .util import BUILD, KTREE, MtinitError, info, run
 
 GUEST = {"mem": "4G", "smp": 2}
+# Kernels whose suites run while CPUs go offline and online in the guest
+# (guest/scripts/selftest.sh, mtinit.hotplug=): 4 vCPUs, CPUs 2-3 toggled,
+# so that CPU 1 stays free for the padata module's own cpu_hotplug case.
+HOTPLUG_KERNELS = ("debug",)
+HOTPLUG_GUEST = {"mem": "4G", "smp": 4}
+HOTPLUG_CPUS = "2-3"
 PADATA = os.path.join("tools", "testing", "selftests", "padata")
 
 
@@ -77,10 +83,12 @@ def verdict(text):
 
 
 def run_on(kernel):
-    spec = topology.guest_spec(**GUEST)
+    hotplug = kernel in HOTPLUG_KERNELS
+    spec = topology.guest_spec(**(HOTPLUG_GUEST if hotplug else GUEST))
     extra = [f for files in suites(kernel).values() for f in files]
     result = boot.boot(kernel, spec, runs=["selftest"], extra_files=extra,
-                       timeout=900)
+                       timeout=900, append="mtinit.hotplug=" + HOTPLUG_CPUS
+                       if hotplug else "")
     problems = boot.problems(result)
     ktap = result.get("runs", {}).get("selftest")
     if ktap is None:
