@@ -26,6 +26,24 @@ class BadInputTest(unittest.TestCase):
         self.assertFails(["boot", "--numa", "4G@0-5", "--smp", "2"],
                          "mtinit: error: node 0 names CPU 2")
 
+    def test_impossible_topologies(self):
+        cases = [
+            (["--numa", "1G@0," + ",".join(["4M"] * 64), "--smp", "1"],
+             "supports at most 64 (CONFIG_NODES_SHIFT)"),
+            (["--numa", "4G@0-1,2M", "--smp", "2"],
+             "node 1 of --numa '4G@0-1,2M' has 2M of memory"),
+            (["--numa", "4G@0-1,0", "--smp", "2"],
+             "has neither memory nor CPUs"),
+            (["--numa", "0@0-1,4G", "--smp", "2"],
+             "node 0 needs at least 256M"),
+            (["--numa", "2G@0,2G@1", "--smp", "4"],
+             "CPUs 2,3 are in no node"),
+            (["--numa", "2G@0-1,2G@1", "--smp", "2"],
+             "CPU 1 is in nodes 0 and 1"),
+        ]
+        for args, message in cases:
+            self.assertFails(["boot"] + args, message)
+
     def test_bad_size(self):
         self.assertFails(["boot", "--mem", "16X"], "bad size '16X'")
 
