@@ -233,6 +233,7 @@ def analyse(pm, run_text, dmesg):
         "error": rep["error"] if rep["error"] else (
             None if run_text else "the guest's pmem script did not run"),
         "done": rep["done"],
+        "hotplug": hotplug_report(run_text or ""),
     }
 
 
@@ -349,6 +350,32 @@ MATRIX_CASES = [
      "mode": "devdax", "loops": 3},
 ]
 MATRIX_KERNELS = ("stock", "patched", "debug")
+# The debug kernel binds while CPUs 2-3 of 4 go offline and back online
+# (guest/scripts/hotplug.sh): padata's helpers must cope with CPUs leaving.
+HOTPLUG_KERNELS = ("debug",)
+HOTPLUG_SMP = 4
+HOTPLUG_CPUS = "2-3"
+HOTPLUG_LINE = re.compile(r"cpu-hotplug: CPUs \S+, (\d+) offline/online "
+                          r"cycles, (\d+) failed")
+
+
+def hotplug_report(run_text):
+    """{'cycles', 'failed'} of the bind loop's CPU hotplug, or None."""
+    m = HOTPLUG_LINE.search(run_text)
+    if not m:
+        return None
+    return {"cycles": int(m.group(1)), "failed": int(m.group(2))}
+
+
+def hotplug_problems(result):
+    """A hotplug boot must report at least one cycle and no failure."""
+    hp = result["pmem"].get("hotplug")
+    if not hp:
+        return ["no cpu-hotplug report from the bind loop"]
+    if hp["cycles"] < 1 or hp["failed"]:
+        return ["CPU hotplug during the binds: %d cycles, %d failed"
+                % (hp["cycles"], hp["failed"])]
+    return []
 
 
 def matrix_case(matrix, case):
@@ -366,11 +393,16 @@ def matrix_case(matrix, case):
                      case["pmem"], case["mode"], case["loops"])
     results = {}
     for kernel in MATRIX_KERNELS:
-        result = matrix.boot(name, kernel, spec)
+        hotplug = kernel in HOTPLUG_KERNELS
+        kspec = dict(spec, smp=HOTPLUG_SMP) if hotplug else spec
+        result = matrix.boot(name, kernel, kspec, append="mtinit.hotplug=" +
+                             HOTPLUG_CPUS if hotplug else "")
         results[kernel] = result
         if not result:
             continue
         where = "%s [%s]" % (name, kernel)
+        if hotplug:
+            matrix.fail(where + " [CPU hotplug]", hotplug_problems(result))
         if kernel == "stock":
             lines = [l for b in result["pmem"]["kernel_lines"] for l in b]
             matrix.fail(where, ["the stock kernel printed %d device memmap "

@@ -9,7 +9,8 @@
 # /dev/kmsg: the harness times it from their printk timestamps (local_clock,
 # microseconds; guest instructions under icount), the same way for every
 # kernel. Lines 'pmem KEY=VALUE ...' report the rest; 'pmem error: ...' and
-# a non-zero exit report a failure.
+# a non-zero exit report a failure. With 'mtinit.hotplug=A-B', CPUs A-B go
+# offline and back online in a loop (hotplug.sh) while the binds run.
 ND=/sys/bus/nd
 UUID=6d74696e-6974-706d-656d-000000000001
 
@@ -95,6 +96,10 @@ check_devdax() {
 	say "check $n ok dax=$dax size=$size"
 }
 
+hp=$(sed -n 's/.*mtinit\.hotplug=\([0-9][0-9]*-[0-9][0-9]*\).*/\1/p' \
+	/proc/cmdline)
+[ -n "$hp" ] && sh /mtinit/hotplug.sh start "$hp"
+
 before=$(free_kb)
 say "memfree_before=$before"
 n=1
@@ -120,5 +125,10 @@ while [ $n -le "$loops" ]; do
 	n=$((n + 1))
 done
 rm -f /tmp/pattern
+if [ -n "$hp" ]; then
+	sh /mtinit/hotplug.sh stop > /tmp/hotplug.out 2>&1 ||
+		fail "CPU hotplug during the binds: $(cat /tmp/hotplug.out)"
+	say "$(head -n 1 /tmp/hotplug.out)"
+fi
 say "memfree_after=$(free_kb)"
 say "done binds=$loops"

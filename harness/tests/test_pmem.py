@@ -223,13 +223,21 @@ class StockDevdaxBootTest(unittest.TestCase):
         self.assertEqual(pm["kernel_lines"], [[], [], []])
 
 
-def series_log(pages=524288):
+def series_log(pages=524288, threads=2):
     """The real stock log as a kernel with the series would print it: the
     deferred line and the device memmap lines in the series' formats."""
     serial = with_device_lines(fixture(STOCK_LOG), pages)
     return serial.replace("node 0 deferred pages initialised in 32ms",
                           "node 0 initialised, 1010000 pages in 32.000 ms "
-                          "with 2 threads")
+                          "with %d threads" % threads)
+
+
+def with_hotplug(serial):
+    """The log of a boot whose binds ran under CPU hotplug (the debug
+    kernel's pmem boots): 4 vCPUs and hotplug.sh's report."""
+    return serial.replace("pmem memfree_after=", "pmem cpu-hotplug: CPUs "
+                          "2-3, 9 offline/online cycles, 0 failed, offline "
+                          "now: ''\npmem memfree_after=", 1)
 
 
 class MatrixCaseTest(unittest.TestCase):
@@ -251,8 +259,15 @@ class MatrixCaseTest(unittest.TestCase):
 
     def test_all_good(self):
         logs = {"stock": fixture(STOCK_LOG), "patched": series_log(),
-                "debug": series_log()}
+                "debug": with_hotplug(series_log(threads=4))}
         self.assertEqual(self.run_case(logs), [])
+
+    def test_debug_without_hotplug_report(self):
+        logs = {"stock": fixture(STOCK_LOG), "patched": series_log(),
+                "debug": series_log(threads=4)}
+        self.assertEqual(self.run_case(logs), [
+            "pmem [debug] [CPU hotplug]: no cpu-hotplug report from the "
+            "bind loop"])
 
     def test_patched_without_the_message(self):
         # The patched kernel before memmap_init_zone_device() is threaded.
@@ -260,14 +275,15 @@ class MatrixCaseTest(unittest.TestCase):
             "node 0 deferred pages initialised in 32ms",
             "node 0 initialised, 1010000 pages in 32.000 ms with 2 threads")
         logs = {"stock": fixture(STOCK_LOG), "patched": unthreaded,
-                "debug": series_log()}
+                "debug": with_hotplug(series_log(threads=4))}
         self.assertEqual(self.run_case(logs), [
             "pmem [patched]: pmem: no 'device memmap initialised' line for "
             "bind(s) 1,2,3 of 3"])
 
     def test_stock_with_a_message(self):
         logs = {"stock": with_device_lines(fixture(STOCK_LOG)),
-                "patched": series_log(), "debug": series_log()}
+                "patched": series_log(),
+                "debug": with_hotplug(series_log(threads=4))}
         self.assertEqual(self.run_case(logs), [
             "pmem [stock]: the stock kernel printed 3 device memmap "
             "line(s)"])
@@ -309,3 +325,30 @@ class BenchTableTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HotplugReportTest(unittest.TestCase):
+    """The debug kernel's binds run under CPU hotplug; its report is
+    checked."""
+
+    def result(self, text):
+        return {"pmem": {"hotplug": pmem.hotplug_report(text)}}
+
+    def test_cycles_and_no_failure_pass(self):
+        text = ("pmem cpu-hotplug: CPUs 2-3, 14 offline/online cycles, 0 "
+                "failed, offline now: ''\n")
+        self.assertEqual(pmem.hotplug_problems(self.result(text)), [])
+
+    def test_failed_write_fails(self):
+        text = ("pmem cpu-hotplug: CPUs 2-3, 14 offline/online cycles, 2 "
+                "failed, offline now: ''\n")
+        self.assertEqual(len(pmem.hotplug_problems(self.result(text))), 1)
+
+    def test_no_cycle_fails(self):
+        text = ("pmem cpu-hotplug: CPUs 2-3, 0 offline/online cycles, 0 "
+                "failed, offline now: ''\n")
+        self.assertEqual(len(pmem.hotplug_problems(self.result(text))), 1)
+
+    def test_missing_report_fails(self):
+        self.assertEqual(len(pmem.hotplug_problems(self.result(
+            "pmem done binds=10\n"))), 1)
