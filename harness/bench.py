@@ -112,16 +112,29 @@ def per_page_line(results):
             % (max(pages), ", ".join(parts)))
 
 
-def main(quick=False, boots=None, skip_build=False):
+def select_configs(quick=False, only=None):
+    """The bench's configurations: all, the quick ones, or only the
+    deferred-init ('deferred') or ZONE_DEVICE ('pmem') ones."""
+    configs = ([CONFIGS[i] for i in QUICK["configs"]] if quick
+               else list(CONFIGS))
+    pmem_configs = pmem.BENCH_QUICK if quick else pmem.BENCH_CONFIGS
+    if only == "deferred":
+        return configs
+    if only == "pmem":
+        return list(pmem_configs)
+    if only is not None:
+        raise MtinitError("--only '%s': use deferred or pmem" % only)
+    return configs + pmem_configs
+
+
+def main(quick=False, boots=None, skip_build=False, only=None):
     deps.ensure(["python3-matplotlib"])
     if not os.path.isdir(os.path.join(KTREE, ".git")):
         base.prepare()
     if not skip_build:
         build.build("stock")
         build.build("patched")
-    configs = ([CONFIGS[i] for i in QUICK["configs"]] if quick
-               else CONFIGS)
-    configs = configs + (pmem.BENCH_QUICK if quick else pmem.BENCH_CONFIGS)
+    configs = select_configs(quick, only)
     boots = boots or (QUICK["boots"] if quick else DEFAULT_BOOTS)
     if boots < 1:
         raise MtinitError("--boots must be at least 1")

@@ -40,7 +40,8 @@ def _cmd_boot(args):
 
 def _cmd_bench(args):
     from . import bench
-    bench.main(quick=args.quick, boots=args.boots, skip_build=args.no_build)
+    bench.main(quick=args.quick, boots=args.boots, skip_build=args.no_build,
+               only=args.only)
 
 
 def _cmd_check(args):
@@ -110,6 +111,8 @@ def parser():
                    help="boots per kernel and configuration")
     s.add_argument("--no-build", action="store_true",
                    help="use the kernels already built")
+    s.add_argument("--only", choices=["deferred", "pmem"],
+                   help="only the deferred-init or only the pmem tables")
     s.set_defaults(func=_cmd_bench)
 
     s = sub.add_parser("check", help="series hygiene")

@@ -177,3 +177,30 @@ class ReportTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BenchSelectTest(unittest.TestCase):
+    """bench --only picks the deferred-init or the pmem configurations."""
+
+    def test_all_by_default(self):
+        from harness import bench, pmem
+        self.assertEqual(bench.select_configs(),
+                         list(bench.CONFIGS) + pmem.BENCH_CONFIGS)
+
+    def test_only_deferred(self):
+        from harness import bench
+        chosen = bench.select_configs(only="deferred")
+        self.assertEqual(chosen, list(bench.CONFIGS))
+        self.assertFalse(any(c.get("pmem") for c in chosen))
+
+    def test_only_pmem(self):
+        from harness import bench
+        chosen = bench.select_configs(only="pmem")
+        self.assertTrue(chosen)
+        self.assertTrue(all(c.get("pmem") for c in chosen))
+
+    def test_unknown_is_refused(self):
+        from harness import bench
+        from harness.util import MtinitError
+        with self.assertRaises(MtinitError):
+            bench.select_configs(only="everything")
