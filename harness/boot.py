@@ -57,10 +57,8 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
     if runs:
         cmd_append = (cmd_append + " mtinit.run=" + ",".join(runs)).strip()
     bdir = _boot_dir(kernel, spec, mode, threads)
-    # The guest image in the boot's own directory: build/initramfs is
-    # shared by every checkout using build/, and boots may run at once.
-    initrd = initramfs.image(kernel, extra_files,
-                             dest=os.path.join(bdir, "initrd.cpio"))
+    # The guest image in the boot's own directory: boots may run at once.
+    initrd = initramfs.image(os.path.join(bdir, "initrd.cpio"), extra_files)
     serial = os.path.join(bdir, "serial.log")
     cmd = qemu.command(build.kernel_image(kernel), initrd, spec, mode,
                        cmd_append, serial)

@@ -6,11 +6,10 @@ import stat
 import tempfile
 
 from . import deps
-from .util import BUILD, ROOT, MtinitError, ensure_dir, run
+from .util import ROOT, MtinitError, ensure_dir, run
 
 GUEST_DIR = os.path.join(ROOT, "guest")
 BUSYBOX = "/bin/busybox"
-IMAGE_DIR = os.path.join(BUILD, "initramfs")
 
 
 def _inputs():
@@ -21,27 +20,20 @@ def _inputs():
     return files
 
 
-def image(variant, extra=(), dest=None):
-    """Return the path of an uncompressed cpio for a kernel variant.
+def image(dest, extra=()):
+    """Write an uncompressed cpio to dest (a boot's own directory, so that
+    concurrent boots never share one) and return its path.
 
-    extra: (source, path-in-guest) pairs, e.g. test modules of the variant.
-    dest: where to write it (a boot's own directory). Without it, the
-    image goes to build/initramfs/VARIANT.cpio, which every checkout
-    sharing build/ rewrites: concurrent boots must pass dest.
+    extra: (source, path-in-guest) pairs, e.g. test modules of the kernel.
     """
     deps.ensure(["busybox-static", "cpio"])
     if not os.path.exists(BUSYBOX):
         raise MtinitError("%s is missing (package busybox-static)" % BUSYBOX)
-    if dest:
-        staging = tempfile.mkdtemp(prefix="initramfs-",
-                                   dir=os.path.dirname(dest))
-        try:
-            return _make(os.path.join(staging, "root"), dest, extra)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    root = os.path.join(IMAGE_DIR, variant)
-    shutil.rmtree(root, ignore_errors=True)
-    return _make(root, os.path.join(IMAGE_DIR, variant + ".cpio"), extra)
+    staging = tempfile.mkdtemp(prefix="initramfs-", dir=os.path.dirname(dest))
+    try:
+        return _make(os.path.join(staging, "root"), dest, extra)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _make(root, cpio, extra):

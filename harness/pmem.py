@@ -48,7 +48,6 @@ DEVICE_MEMMAP = re.compile(
     r"with (\d+) threads?")
 MARKER = re.compile(r"^\[\s*(\d+\.\d+)\]\s?mtinit-pmem: (bind|unbind) (\d+) "
                     r"(begin|end)\s*$")
-TIMESTAMP = re.compile(r"^\[\s*(\d+\.\d+)\]")
 REPORT = re.compile(r"^pmem (.*)$")
 KEYVAL = re.compile(r"(\w+)=(\S+)")
 
@@ -122,24 +121,21 @@ def kernel_append(pm):
         pm["size"], pm["offset"], pm["mode"], pm["loops"])
 
 
-def device_lines(dmesg):
-    """The series' device memmap lines as [{node, pages, ms, threads}]."""
-    found = []
-    for line in dmesg.splitlines():
-        m = DEVICE_MEMMAP.search(line)
-        if m:
-            found.append({"node": int(m.group(1)), "pages": int(m.group(2)),
-                          "ms": float(m.group(3)),
-                          "threads": int(m.group(4))})
-    return found
+def device_line(line):
+    """The series' device memmap line as {node, pages, ms, threads}, or
+    None for any other line."""
+    m = DEVICE_MEMMAP.search(line)
+    if not m:
+        return None
+    return {"node": int(m.group(1)), "pages": int(m.group(2)),
+            "ms": float(m.group(3)), "threads": int(m.group(4))}
 
 
 def timed(dmesg):
     """{('bind'|'unbind', n): {'ms': float|None, 'lines': [...]}} from the
     markers and the device memmap lines printed between them."""
     spans, open_span = {}, None
-    for raw in dmesg.splitlines():
-        line = raw.rstrip("\r")
+    for line in dmesg.splitlines():
         m = MARKER.match(line)
         if m:
             stamp, op, n, edge = (float(m.group(1)), m.group(2),
@@ -149,12 +145,9 @@ def timed(dmesg):
             span[edge] = stamp
             open_span = span if edge == "begin" else None
             continue
-        if open_span is not None:
-            m = DEVICE_MEMMAP.search(line)
-            if m:
-                open_span["lines"].append({
-                    "node": int(m.group(1)), "pages": int(m.group(2)),
-                    "ms": float(m.group(3)), "threads": int(m.group(4))})
+        found = device_line(line) if open_span is not None else None
+        if found:
+            open_span["lines"].append(found)
     out = {}
     for key, span in spans.items():
         ms = None
@@ -350,11 +343,9 @@ MATRIX_CASES = [
      "mode": "devdax", "loops": 3},
 ]
 MATRIX_KERNELS = ("stock", "patched", "debug")
-# The debug kernel binds while CPUs 2-3 of 4 go offline and back online
-# (guest/scripts/hotplug.sh): padata's helpers must cope with CPUs leaving.
-HOTPLUG_KERNELS = ("debug",)
-HOTPLUG_SMP = 4
-HOTPLUG_CPUS = "2-3"
+# The debug kernel binds while CPUs go offline and back online, as its
+# selftests do (selftest.HOTPLUG_*, guest/scripts/hotplug.sh): padata's
+# helpers must cope with CPUs leaving.
 HOTPLUG_LINE = re.compile(r"cpu-hotplug: CPUs \S+, (\d+) offline/online "
                           r"cycles, (\d+) failed")
 
@@ -388,13 +379,15 @@ def matrix_case(matrix, case):
     out of both) and on the page count.
     """
     from . import compare
+    from .selftest import HOTPLUG_CPUS, HOTPLUG_GUEST, HOTPLUG_KERNELS
     name = case["name"]
     spec = with_pmem(guest_spec(mem=case["mem"], smp=case["smp"]),
                      case["pmem"], case["mode"], case["loops"])
     results = {}
     for kernel in MATRIX_KERNELS:
         hotplug = kernel in HOTPLUG_KERNELS
-        kspec = dict(spec, smp=HOTPLUG_SMP) if hotplug else spec
+        kspec = (dict(spec, smp=HOTPLUG_GUEST["smp"]) if hotplug
+                 else spec)
         result = matrix.boot(name, kernel, kspec, append="mtinit.hotplug=" +
                              HOTPLUG_CPUS if hotplug else "")
         results[kernel] = result

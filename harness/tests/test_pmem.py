@@ -100,6 +100,11 @@ def analyse(serial, loops=3):
     return result
 
 
+def device_lines(text):
+    """Every series device memmap line of a text, parsed."""
+    return [d for d in map(pmem.device_line, text.splitlines()) if d]
+
+
 def with_device_lines(serial, pages=524288):
     """The real log with the series' line after every 'bind N begin'."""
     out = []
@@ -142,7 +147,7 @@ class StockPmemBootTest(unittest.TestCase):
                          (4029600, 3996792, 4023992))
 
     def test_stock_prints_no_message(self):
-        self.assertEqual(pmem.device_lines(self.serial), [])
+        self.assertEqual(device_lines(self.serial), [])
         self.assertEqual(pmem.message_problems(self.pm), [
             "pmem: no 'device memmap initialised' line for bind(s) 1,2,3 "
             "of 3"])
@@ -194,13 +199,13 @@ class PatchedMessageTest(unittest.TestCase):
         self.assertIsNone(pmem.DEVICE_MEMMAP.search(DEFERRED_LINE))
         self.assertEqual(logparse.deferred(device + "\n" + DEFERRED_LINE), [
             {"node": 0, "pages": 4161536, "ms": 123.456, "threads": 2}])
-        self.assertEqual(pmem.device_lines(DEFERRED_LINE + "\n" + device), [
+        self.assertEqual(device_lines(DEFERRED_LINE + "\n" + device), [
             {"node": 0, "pages": 524288, "ms": 12.345, "threads": 2}])
 
     def test_one_thread(self):
         line = ("node 1 device memmap initialised, 8 pages in 0.001 ms "
                 "with 1 threads")
-        self.assertEqual(pmem.device_lines(line), [
+        self.assertEqual(device_lines(line), [
             {"node": 1, "pages": 8, "ms": 0.001, "threads": 1}])
 
 
@@ -323,9 +328,6 @@ class BenchTableTest(unittest.TestCase):
         self.assertNotIn("instructions", text)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class HotplugReportTest(unittest.TestCase):
     """The debug kernel's binds run under CPU hotplug; its report is
@@ -352,3 +354,7 @@ class HotplugReportTest(unittest.TestCase):
     def test_missing_report_fails(self):
         self.assertEqual(len(pmem.hotplug_problems(self.result(
             "pmem done binds=10\n"))), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()

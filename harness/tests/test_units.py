@@ -175,9 +175,6 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(report.stats([]), (None, None))
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class BenchSelectTest(unittest.TestCase):
     """bench --only picks the deferred-init or the pmem configurations."""
@@ -204,3 +201,7 @@ class BenchSelectTest(unittest.TestCase):
         from harness.util import MtinitError
         with self.assertRaises(MtinitError):
             bench.select_configs(only="everything")
+
+
+if __name__ == "__main__":
+    unittest.main()
