@@ -160,7 +160,7 @@ def apply_series(tree=KTREE, patches_dir=PATCHES):
 
 def prepare(force=False):
     """Create build/linux = pinned base + patches/, one commit per patch."""
-    deps.ensure(["git", "xz-utils"])
+    deps.ensure_step("prepare")
     pin = read_pin()
     version = ensure_base_package(pin)
     sha = verify_tarball(pin, version)

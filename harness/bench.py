@@ -128,7 +128,7 @@ def select_configs(quick=False, only=None):
 
 
 def main(quick=False, boots=None, skip_build=False, only=None):
-    deps.ensure(["python3-matplotlib"])
+    deps.ensure_step("bench plot")
     if not os.path.isdir(os.path.join(KTREE, ".git")):
         base.prepare()
     if not skip_build:

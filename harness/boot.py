@@ -38,9 +38,10 @@ def _kernel_append(kernel, threads, append):
     return " ".join(parts)
 
 
-def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
-         runs=(), extra_files=()):
-    """Boot once; return the result dict (the JSON of 'mtinit boot')."""
+def check_request(kernel, threads, append=""):
+    """Refuse a boot that cannot run (bad --threads, a kernel not built)
+    before anything is installed or started; return the kernel's build
+    info and the kernel parameters."""
     if threads is not None and threads < 0:
         raise MtinitError("--threads must be 0 (default) or more")
     cmd_append = _kernel_append(kernel, threads, append)
@@ -48,7 +49,14 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
     if record is None:
         raise MtinitError("the %s kernel is not built; run './mtinit build "
                           "%s'" % (kernel, kernel))
-    deps.ensure(["qemu-system-x86", "busybox-static", "cpio"])
+    return record, cmd_append
+
+
+def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
+         runs=(), extra_files=()):
+    """Boot once; return the result dict (the JSON of 'mtinit boot')."""
+    record, cmd_append = check_request(kernel, threads, append)
+    deps.ensure_step("boot")
     need_space(OUT, BOOT_SPACE_MB, "a boot")
     if spec.get("pmem"):
         cmd_append = (cmd_append + " " +

@@ -167,8 +167,7 @@ def _build(variant):
     if variant not in VARIANTS:
         raise MtinitError("unknown kernel '%s' (use %s)"
                           % (variant, "|".join(VARIANTS)))
-    deps.ensure(["gcc", "make", "flex", "bison", "bc", "libelf-dev",
-                 "libssl-dev", "ccache", "cpio"])
+    deps.ensure_step("build")
     src = source_tree(variant)
     odir = ensure_dir(out_dir(variant))
     configure(variant, src, odir)

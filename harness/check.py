@@ -125,6 +125,7 @@ def check_bisect(names):
     problems = []
     if not commits:
         return problems
+    deps.ensure_step("build")
     with build.build_lock():
         # The patched kernel's config (the series adds no Kconfig symbol).
         git(["checkout", "-q", "-f", commits[-1]], cwd=tree)
@@ -148,7 +149,7 @@ def check_bisect(names):
 
 def run_check(bisect=True):
     """Return every problem found (empty: the series is clean)."""
-    deps.ensure(["quilt", "patch", "git"])
+    deps.ensure_step("check")
     if not os.path.isdir(os.path.join(KTREE, ".git")):
         base.prepare()
     names = base.series_names()

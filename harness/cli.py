@@ -22,11 +22,18 @@ def _cmd_build(args):
     build.build_many(args.variant)
 
 
-def _cmd_boot(args):
+def _validate_boot(args):
+    """The guest and the kernel, before anything is installed or run."""
     from . import boot, pmem, topology
     spec = topology.guest_spec(mem=args.mem, smp=args.smp, numa=args.numa)
-    spec = pmem.with_pmem(spec, args.pmem, args.pmem_mode, args.pmem_loops)
-    result = boot.boot(args.kernel, spec, mode=args.mode,
+    args.spec = pmem.with_pmem(spec, args.pmem, args.pmem_mode,
+                               args.pmem_loops)
+    boot.check_request(args.kernel, args.threads, args.append)
+
+
+def _cmd_boot(args):
+    from . import boot
+    result = boot.boot(args.kernel, args.spec, mode=args.mode,
                        threads=args.threads, append=args.append,
                        timeout=args.timeout)
     if args.json:
@@ -103,7 +110,7 @@ def parser():
                    choices=["fsdax", "devdax"], help="with --pmem")
     s.add_argument("--pmem-loops", type=int, default=1, metavar="N",
                    help="with --pmem: bind, check and unbind N times")
-    s.set_defaults(func=_cmd_boot)
+    s.set_defaults(func=_cmd_boot, validate=_validate_boot)
 
     s = sub.add_parser("bench", help="stock vs patched, alternating boots")
     s.add_argument("--quick", action="store_true", help="small and fast")
@@ -132,10 +139,24 @@ def parser():
     return p
 
 
+def _no_validation(args):
+    """Subcommands whose input argparse checks completely."""
+
+
+def run_command(args):
+    """Check the input, install every package the subcommand's steps use
+    (deps.COMMANDS), then run it: bad input is refused before anything is
+    installed, and nothing stops half-way on a missing tool."""
+    from . import deps
+    getattr(args, "validate", _no_validation)(args)
+    deps.ensure_command(args.command)
+    args.func(args)
+
+
 def main(argv):
     args = parser().parse_args(argv)
     try:
-        args.func(args)
+        run_command(args)
     except MtinitError as err:
         print("mtinit: error: %s" % err, file=sys.stderr)
         return 1

@@ -23,6 +23,47 @@ PACKAGES = {
     "xz-utils": "unpacking the base tarball",
     "git": "the kernel work tree",
     "python3-matplotlib": "the bench plot",
+    "perl": "checkpatch.pl, kernel-doc and the kernel's build scripts",
+}
+
+# The kernel build tools: kernels, and the selftest modules built against
+# them (perl: the kernel's build needs more than Debian's perl-base).
+_KERNEL_BUILD = ("gcc", "make", "flex", "bison", "bc", "libelf-dev",
+                 "libssl-dev", "perl", "ccache", "cpio")
+
+# Step -> the packages it uses. A step is one kind of work that one or
+# more subcommands do. ("prepare" also installs the pinned
+# linux-source-6.12 itself, at the version BASE names: harness/base.py.)
+STEPS = {
+    "prepare": ("git", "xz-utils"),
+    "refresh": ("git",),
+    "build": _KERNEL_BUILD,
+    "initramfs": ("busybox-static", "cpio"),
+    "boot": ("qemu-system-x86",),
+    # Applies with git am, quilt and patch; checkpatch and kernel-doc.
+    "check": ("git", "quilt", "patch", "perl"),
+    # The series' test modules, built against a kernel's build.
+    "selftest": _KERNEL_BUILD,
+    "bench plot": ("python3-matplotlib",),
+    "unit tests": (),
+}
+
+# ./mtinit subcommand -> the steps it runs. Each subcommand installs the
+# packages of all its steps before its first step (cli.main), so that a
+# fresh machine never stops half-way on a missing tool.
+COMMANDS = {
+    "prepare": ("prepare",),
+    "refresh": ("refresh",),
+    "build": ("build",),
+    "boot": ("initramfs", "boot"),
+    # Prepares build/linux if it is missing, builds stock and patched.
+    "bench": ("prepare", "build", "initramfs", "boot", "bench plot"),
+    # Prepares build/linux if it is missing; compiles every patch on its
+    # own (check.check_bisect), so it needs the kernel build tools.
+    "check": ("prepare", "check", "build"),
+    "selftest": ("selftest", "initramfs", "boot"),
+    "test": ("unit tests", "prepare", "check", "build", "initramfs", "boot",
+             "selftest"),
 }
 
 _apt_updated = False
@@ -67,9 +108,32 @@ def apt_install(specs, no_recommends=True):
         raise MtinitError("cannot install %s:\n%s" % (" ".join(specs), tail))
 
 
+def packages_of_steps(steps):
+    """The packages the steps use, sorted, each once."""
+    return sorted({pkg for step in steps for pkg in STEPS[step]})
+
+
+def packages_of_command(command):
+    """Every package a ./mtinit subcommand uses, over all its steps."""
+    if command not in COMMANDS:
+        raise MtinitError("no package list for subcommand '%s'" % command)
+    return packages_of_steps(COMMANDS[command])
+
+
+def ensure_command(command):
+    """Install what a subcommand needs before its first step."""
+    ensure(packages_of_command(command))
+
+
+def ensure_step(step):
+    """Install what one step needs (a guard where the step runs)."""
+    ensure(packages_of_steps([step]))
+
+
 def ensure(packages=None):
-    """Install whichever of the harness's packages are missing."""
-    wanted = packages or sorted(PACKAGES)
+    """Install whichever of the packages (None: all the harness's) are
+    missing."""
+    wanted = sorted(PACKAGES) if packages is None else packages
     missing = [p for p in wanted if installed_version(p) is None]
     if not missing:
         return

@@ -26,7 +26,7 @@ def image(dest, extra=()):
 
     extra: (source, path-in-guest) pairs, e.g. test modules of the kernel.
     """
-    deps.ensure(["busybox-static", "cpio"])
+    deps.ensure_step("initramfs")
     if not os.path.exists(BUSYBOX):
         raise MtinitError("%s is missing (package busybox-static)" % BUSYBOX)
     staging = tempfile.mkdtemp(prefix="initramfs-", dir=os.path.dirname(dest))

@@ -4,7 +4,7 @@ import os
 import re
 import shutil
 
-from . import boot, build, topology
+from . import boot, build, deps, topology
 from .util import BUILD, KTREE, MtinitError, info, run
 
 GUEST = {"mem": "4G", "smp": 2}
@@ -24,6 +24,7 @@ def padata_suite(kernel):
     src = os.path.join(KTREE, PADATA)
     if not os.path.exists(os.path.join(src, "padata_mt.sh")):
         return None
+    deps.ensure_step("selftest")
     mdir = os.path.join(BUILD, "selftests", kernel, "padata_test")
     shutil.rmtree(mdir, ignore_errors=True)
     shutil.copytree(os.path.join(src, "padata_test"), mdir)

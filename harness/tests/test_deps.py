@@ -1,0 +1,112 @@
+"""The packages each subcommand installs before its first step."""
+
+import argparse
+import unittest
+
+from harness import cli, deps
+from harness.util import MtinitError
+
+
+def subcommands():
+    """The subcommand names of ./mtinit's argparse parser."""
+    for action in cli.parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return set(action.choices)
+    raise AssertionError("./mtinit's parser has no subcommands")
+
+
+class CommandTableTest(unittest.TestCase):
+    def test_every_subcommand_has_steps(self):
+        self.assertEqual(subcommands(), set(deps.COMMANDS))
+
+    def test_every_step_is_run_by_a_subcommand(self):
+        run = {step for steps in deps.COMMANDS.values() for step in steps}
+        self.assertEqual(run, set(deps.STEPS))
+
+    def test_steps_are_known(self):
+        for command, steps in deps.COMMANDS.items():
+            for step in steps:
+                self.assertIn(step, deps.STEPS, command)
+
+    def test_step_packages_are_described(self):
+        for step, packages in deps.STEPS.items():
+            for package in packages:
+                self.assertIn(package, deps.PACKAGES, step)
+
+    def test_every_described_package_is_used(self):
+        used = {p for packages in deps.STEPS.values() for p in packages}
+        self.assertEqual(used, set(deps.PACKAGES))
+
+    def test_no_sparse_checker_yet(self):
+        self.assertNotIn("sparse", deps.PACKAGES)
+
+    def test_unknown_subcommand(self):
+        with self.assertRaisesRegex(MtinitError, "'fly'"):
+            deps.packages_of_command("fly")
+
+
+class CoverageTest(unittest.TestCase):
+    """A subcommand installs what the work it runs needs."""
+
+    def covers(self, command, step):
+        missing = (set(deps.STEPS[step]) -
+                   set(deps.packages_of_command(command)))
+        self.assertFalse(missing, "%s lacks %s's %s" % (command, step,
+                                                        sorted(missing)))
+
+    def test_check_compiles_every_patch(self):
+        # check_bisect builds each patch's objects: flex, bison, gcc ...
+        self.covers("check", "build")
+        self.assertIn("flex", deps.packages_of_command("check"))
+
+    def test_check_runs_quilt_patch_and_perl(self):
+        for package in ("quilt", "patch", "perl"):
+            self.assertIn(package, deps.packages_of_command("check"))
+
+    def test_selftest_builds_modules_and_boots(self):
+        for step in ("build", "initramfs", "boot"):
+            self.covers("selftest", step)
+
+    def test_bench_builds_boots_and_plots(self):
+        for step in ("prepare", "build", "initramfs", "boot", "bench plot"):
+            self.covers("bench", step)
+
+    def test_test_runs_everything_but_the_bench(self):
+        for command in ("prepare", "build", "boot", "check", "selftest"):
+            for step in deps.COMMANDS[command]:
+                self.covers("test", step)
+
+    def test_boot_needs_qemu_and_the_initramfs(self):
+        self.assertEqual(deps.packages_of_command("boot"),
+                         ["busybox-static", "cpio", "qemu-system-x86"])
+
+
+class EnsureTest(unittest.TestCase):
+    def test_empty_list_installs_nothing(self):
+        calls = []
+        real = deps.installed_version
+        deps.installed_version = lambda p: calls.append(p)
+        try:
+            deps.ensure([])
+            deps.ensure_step("unit tests")
+        finally:
+            deps.installed_version = real
+        self.assertEqual(calls, [])
+
+    def test_dispatch_checks_input_then_installs_then_runs(self):
+        order = []
+        real = deps.ensure_command
+        deps.ensure_command = lambda command: order.append("ensure " +
+                                                           command)
+        try:
+            args = cli.parser().parse_args(["refresh"])
+            args.func = lambda a: order.append("run")
+            args.validate = lambda a: order.append("validate")
+            cli.run_command(args)
+        finally:
+            deps.ensure_command = real
+        self.assertEqual(order, ["validate", "ensure refresh", "run"])
+
+
+if __name__ == "__main__":
+    unittest.main()
