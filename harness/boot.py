@@ -6,6 +6,7 @@ import os
 import re
 
 from . import build, deps, initramfs, logparse, pmem, qemu
+from .backing import resolve as resolve_backing
 from .util import OUT, MtinitError, ensure_dir, need_space
 
 THREADS_PARAM = "deferred_page_init_threads"
@@ -53,11 +54,17 @@ def check_request(kernel, threads, append=""):
 
 
 def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
-         runs=(), extra_files=()):
-    """Boot once; return the result dict (the JSON of 'mtinit boot')."""
+         runs=(), extra_files=(), backing="auto"):
+    """Boot once; return the result dict (the JSON of 'mtinit boot').
+
+    backing: guest RAM 'prealloc', 'sparse' or 'auto' (harness/backing.py),
+    decided from the host's MemAvailable just before QEMU starts.
+    """
     record, cmd_append = check_request(kernel, threads, append)
     deps.ensure_step("boot")
     need_space(OUT, BOOT_SPACE_MB, "a boot")
+    # All of the guest's RAM is backed, pmem included (carved from RAM).
+    used = resolve_backing(backing, spec["mem_mb"])
     if spec.get("pmem"):
         cmd_append = (cmd_append + " " +
                       pmem.kernel_append(spec["pmem"])).strip()
@@ -68,7 +75,7 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
     # The guest image in the boot's own directory: boots may run at once.
     initrd = initramfs.image(os.path.join(bdir, "initrd.cpio"), extra_files)
     serial = os.path.join(bdir, "serial.log")
-    cmd = qemu.command(build.kernel_image(kernel), initrd, spec, mode,
+    cmd = qemu.command(build.kernel_image(kernel), initrd, spec, mode, used,
                        cmd_append, serial)
     with open(os.path.join(bdir, "qemu.cmd"), "w") as fh:
         fh.write(" ".join(cmd) + "\n")
@@ -81,7 +88,8 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
     result = analyse(text, rc, timeout)
     result.update({
         "kernel": kernel, "base": record["base"], "commit": record["commit"],
-        "mode": mode, "mem": spec["mem"], "smp": spec["smp"],
+        "mode": mode, "backing": used, "mem": spec["mem"],
+        "smp": spec["smp"],
         "numa": spec["numa"], "threads": threads, "append": append,
         "wall_s": round(seconds, 1), "log_dir": os.path.relpath(bdir),
     })

@@ -23,11 +23,12 @@ def _cmd_build(args):
 
 
 def _validate_boot(args):
-    """The guest and the kernel, before anything is installed or run."""
-    from . import boot, pmem, topology
+    """The guest, the kernel and the RAM backing, before anything runs."""
+    from . import backing, boot, pmem, topology
     spec = topology.guest_spec(mem=args.mem, smp=args.smp, numa=args.numa)
     args.spec = pmem.with_pmem(spec, args.pmem, args.pmem_mode,
                                args.pmem_loops)
+    args.backing = backing.resolve(args.backing, args.spec["mem_mb"])
     boot.check_request(args.kernel, args.threads, args.append)
 
 
@@ -35,7 +36,7 @@ def _cmd_boot(args):
     from . import boot
     result = boot.boot(args.kernel, args.spec, mode=args.mode,
                        threads=args.threads, append=args.append,
-                       timeout=args.timeout)
+                       timeout=args.timeout, backing=args.backing)
     if args.json:
         print(json.dumps(result, indent=1, sort_keys=True))
     else:
@@ -45,10 +46,15 @@ def _cmd_boot(args):
         raise MtinitError("boot failed: " + "; ".join(problems))
 
 
+def _validate_bench(args):
+    from . import bench
+    args.plan = bench.plan(quick=args.quick, boots=args.boots,
+                           only=args.only)
+
+
 def _cmd_bench(args):
     from . import bench
-    bench.main(quick=args.quick, boots=args.boots, skip_build=args.no_build,
-               only=args.only)
+    bench.main(args.plan, skip_build=args.no_build)
 
 
 def _cmd_check(args):
@@ -110,6 +116,12 @@ def parser():
                    choices=["fsdax", "devdax"], help="with --pmem")
     s.add_argument("--pmem-loops", type=int, default=1, metavar="N",
                    help="with --pmem: bind, check and unbind N times")
+    s.add_argument("--backing", default="auto",
+                   choices=["auto", "prealloc", "sparse"],
+                   help="guest RAM: prealloc (prefaulted by QEMU before "
+                   "the guest starts), sparse (given on first touch), or "
+                   "auto (prealloc when it leaves the host 2 GiB "
+                   "available, else sparse)")
     s.set_defaults(func=_cmd_boot, validate=_validate_boot)
 
     s = sub.add_parser("bench", help="stock vs patched, alternating boots")
@@ -120,7 +132,7 @@ def parser():
                    help="use the kernels already built")
     s.add_argument("--only", choices=["deferred", "pmem"],
                    help="only the deferred-init or only the pmem tables")
-    s.set_defaults(func=_cmd_bench)
+    s.set_defaults(func=_cmd_bench, validate=_validate_bench)
 
     s = sub.add_parser("check", help="series hygiene")
     s.set_defaults(func=_cmd_check)

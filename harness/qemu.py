@@ -19,21 +19,36 @@ BASE_APPEND = "console=ttyS0,115200 panic=-1 oops=panic loglevel=7"
 CMDLINE_LENGTH = 512
 
 
-def memory_args(spec):
-    """Sparse guest RAM: backends with reserve=off, one per NUMA node."""
+# Options of each memory backend, by backing (harness/backing.py): sparse
+# RAM is given on first touch (reserve=off: no swap reservation either, so
+# guests larger than the host fit); prealloc RAM is touched by QEMU before
+# the guest starts (and cannot be combined with reserve=off).
+BACKEND_OPTIONS = {"sparse": "reserve=off", "prealloc": "prealloc=on"}
+
+
+def memory_backend(backend_id, mb, backing):
+    """One -object memory-backend-ram argument."""
+    if backing not in BACKEND_OPTIONS:
+        raise MtinitError("unknown guest RAM backing '%s' (use %s)"
+                          % (backing, " or ".join(sorted(BACKEND_OPTIONS))))
+    return ["-object", "memory-backend-ram,id=%s,size=%dM,%s"
+            % (backend_id, mb, BACKEND_OPTIONS[backing])]
+
+
+def memory_args(spec, backing):
+    """Guest RAM: one backend (sparse or prealloc), or one per NUMA node
+    with memory."""
     args = ["-m", "%dM" % spec["mem_mb"]]
     nodes = spec.get("nodes")
     if not nodes:
-        return args + ["-object", "memory-backend-ram,id=m0,size=%dM,"
-                       "reserve=off" % spec["mem_mb"],
-                       "-machine", "memory-backend=m0"]
+        return args + memory_backend("m0", spec["mem_mb"], backing) + [
+            "-machine", "memory-backend=m0"]
     for nid, node in enumerate(nodes):
         numa = "node,nodeid=%d" % nid
         for first, last in _ranges(node["cpus"]):
             numa += ",cpus=%d-%d" % (first, last)
         if node["mem_mb"]:
-            args += ["-object", "memory-backend-ram,id=m%d,size=%dM,"
-                     "reserve=off" % (nid, node["mem_mb"])]
+            args += memory_backend("m%d" % nid, node["mem_mb"], backing)
             numa += ",memdev=m%d" % nid
         args += ["-numa", numa]
     return args
@@ -49,12 +64,13 @@ def _ranges(cpus):
     return [tuple(r) for r in out]
 
 
-def command(kernel, initrd, spec, mode, append, serial_log):
+def command(kernel, initrd, spec, mode, backing, append, serial_log):
     if mode not in MODES:
         raise MtinitError("unknown mode '%s' (use mttcg or icount)" % mode)
     cmdline = padded_cmdline(BASE_APPEND + (" " + append if append else ""))
     return (["qemu-system-x86_64", "-machine", "pc", "-cpu", "max",
-             "-smp", smp_arg(spec)] + MODES[mode] + memory_args(spec) +
+             "-smp", smp_arg(spec)] + MODES[mode] +
+            memory_args(spec, backing) +
             ["-kernel", kernel, "-initrd", initrd, "-append", cmdline,
              "-display", "none", "-monitor", "none", "-no-reboot",
              "-serial", "file:" + serial_log, "-nodefaults"])

@@ -19,17 +19,41 @@ def _speedup(base, value):
             "%5.2fx" % (value / base))
 
 
+# A median whose stdev is above this share of it is marked noisy.
+NOISY_SHARE = 0.10
+NOISY_MARK = "!"
+NOISY_LEGEND = ("%s stdev above %d%% of the median: noisy, compare with "
+                "care" % (NOISY_MARK, round(NOISY_SHARE * 100)))
+
+
+def noisy(median, spread):
+    """True when the spread is above NOISY_SHARE of the median."""
+    return bool(median and spread and spread > NOISY_SHARE * abs(median))
+
+
 def _cell(median, spread):
+    """'median (stdev)' and one more character: NOISY_MARK or a blank."""
     if median is None:
-        return "%18s" % "--"
-    return "%9.1f (%6.1f)" % (median, spread)
+        return "%18s " % "--"
+    return "%9.1f (%6.1f)%s" % (median, spread, NOISY_MARK
+                                if noisy(median, spread) else " ")
+
+
+def _finish(lines, cells):
+    """A table's text from its lines; the noisy legend under it when one
+    of its cells ((median, stdev) pairs) has the mark."""
+    if any(noisy(*cell) for cell in cells):
+        lines = lines + [NOISY_LEGEND]
+    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 def table(title, rows):
     """A cover-letter table for one configuration.
 
     rows: [{'label', 'node_pct', 'threads', 'boot_ms': [...],
-    'deferred_ms': [...]}]; the first row is the baseline (stock).
+    'deferred_ms': [...]}]; the first row is the baseline (stock). Each
+    figure is a median with its stdev, marked noisy (NOISY_MARK, with the
+    legend under the table) when the stdev is above NOISY_SHARE of it.
     """
     base_boot = stats(rows[0]["boot_ms"])[0]
     base_def = stats(rows[0]["deferred_ms"])[0]
@@ -42,9 +66,11 @@ def table(title, rows):
         "kernel  node% (thr)   speedup  ratio  time_ms  (stdev)   "
         "speedup  ratio  time_ms  (stdev)",
     ]
+    cells = []
     for index, row in enumerate(rows):
         boot = stats(row["boot_ms"])
         deferred = stats(row["deferred_ms"])
+        cells += [boot, deferred]
         if index == 0:
             sb, rb = "      --", "    --"
             sd, rd = "      --", "    --"
@@ -54,10 +80,10 @@ def table(title, rows):
         node = "%4s" % ("%d%%" % row["node_pct"]
                         if row["node_pct"] is not None else "--")
         thr = "%3s" % (row["threads"] if row["threads"] is not None else "-")
-        lines.append("%-7s %s (%s)  %s %s %s  %s %s %s" % (
+        lines.append("%-7s %s (%s)  %s %s %s %s %s %s" % (
             row["label"], node, thr, sb, rb, _cell(*boot), sd, rd,
             _cell(*deferred)))
-    return "\n".join(lines) + "\n"
+    return _finish(lines, cells)
 
 
 def plot(path, series, title):
@@ -110,8 +136,11 @@ def pmem_table(title, rows, target, icount=False):
         "kernel  thr    speedup  ratio   bind_ms  (stdev)  target    "
         "memmap_ms  (stdev)",
     ]
+    cells = []
     for index, row in enumerate(rows):
         bind = stats(row["bind_ms"])
+        memmap = stats(row["kernel_ms"])
+        cells += [bind, memmap]
         if index == 0:
             speedup, ratio, goal = "      --", "    --", "      --"
         else:
@@ -120,9 +149,9 @@ def pmem_table(title, rows, target, icount=False):
                    bind[0] / base <= target)
             goal = "%4.2fx %s" % (target, "ok" if met else "NO")
         thr = "%3s" % (row["threads"] if row["threads"] is not None else "-")
-        lines.append("%-7s %s   %s %s %s  %s  %s" % (
+        lines.append("%-7s %s   %s %s %s %s  %s" % (
             row["label"], thr, speedup, ratio, _cell(*bind), goal,
-            _cell(*stats(row["kernel_ms"]))))
+            _cell(*memmap)))
     pages = next((r["pages"] for r in rows if r["pages"]), None)
     if pages:
         lines.append("pages per bind (harness, from sysfs): %d" % pages)
@@ -131,4 +160,4 @@ def pmem_table(title, rows, target, icount=False):
                 "%s %.1f" % (r["label"], stats(r["bind_ms"])[0] * 1e6 /
                              pages)
                 for r in rows if stats(r["bind_ms"])[0] is not None))
-    return "\n".join(lines) + "\n"
+    return _finish(lines, cells)

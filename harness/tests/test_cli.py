@@ -58,6 +58,19 @@ class BadInputTest(unittest.TestCase):
         self.assertFails(["boot", "--kernel", "stock", "--threads", "2"],
                          "stock has no deferred_page_init_threads=")
 
+    def test_prealloc_that_does_not_fit(self):
+        self.assertFails(["boot", "--mem", "1T", "--backing", "prealloc"],
+                         "mtinit: error: --backing prealloc: a prealloc 1T "
+                         "guest needs 1026.0G of MemAvailable")
+
+    def test_unknown_backing(self):
+        self.assertFails(["boot", "--backing", "swap"],
+                         "invalid choice: 'swap'", code=2)
+
+    def test_bench_boots(self):
+        self.assertFails(["bench", "--boots", "-1", "--no-build"],
+                         "mtinit: error: --boots must be at least 1")
+
     def test_unknown_option(self):
         self.assertFails(["boot", "--frobnicate"],
                          "unrecognized arguments: --frobnicate", code=2)

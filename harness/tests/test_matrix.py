@@ -136,5 +136,27 @@ class FreeTest(unittest.TestCase):
                          ["no MemFree to compare"])
 
 
+
+class BackingTest(unittest.TestCase):
+    """make test boots sparse guests: correctness, not wall-clock time,
+    and rows larger than the host."""
+
+    def test_every_matrix_boot_is_sparse(self):
+        from harness import boot, selftest
+        self.assertEqual(matrix.BACKING, "sparse")
+        self.assertEqual(selftest.BACKING, "sparse")
+        seen = []
+        real_boot, real_problems = boot.boot, boot.problems
+        boot.boot = lambda *a, **kw: seen.append(kw.get("backing")) or {
+            "log_dir": "x"}
+        boot.problems = lambda r: []
+        try:
+            spec = topology.guest_spec(mem="256G", smp=2)
+            matrix.Matrix(verbose=False).boot("w", "stock", spec)
+        finally:
+            boot.boot, boot.problems = real_boot, real_problems
+        self.assertEqual(seen, ["sparse"])
+
+
 if __name__ == "__main__":
     unittest.main()

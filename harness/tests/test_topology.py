@@ -66,27 +66,50 @@ class NumaTest(unittest.TestCase):
 
 
 class QemuArgsTest(unittest.TestCase):
-    def test_single_node_is_sparse(self):
-        args = qemu.memory_args(topology.guest_spec(mem="64G", smp=2))
+    def test_single_node_sparse(self):
+        args = qemu.memory_args(topology.guest_spec(mem="64G", smp=2),
+                                "sparse")
         self.assertIn("memory-backend-ram,id=m0,size=65536M,reserve=off",
                       args)
         self.assertIn("memory-backend=m0", args)
+        self.assertNotIn("prealloc", " ".join(args))
+
+    def test_single_node_prealloc(self):
+        args = qemu.memory_args(topology.guest_spec(mem="16G", smp=2),
+                                "prealloc")
+        self.assertIn("memory-backend-ram,id=m0,size=16384M,prealloc=on",
+                      args)
+        self.assertNotIn("reserve=off", " ".join(args))
 
     def test_numa_nodes(self):
         spec = topology.guest_spec(numa="2G@0-1,32G,0@2-3")
-        args = qemu.memory_args(spec)
+        args = qemu.memory_args(spec, "sparse")
         numa = [args[i + 1] for i, a in enumerate(args) if a == "-numa"]
         self.assertEqual(numa, ["node,nodeid=0,cpus=0-1,memdev=m0",
                                 "node,nodeid=1,memdev=m1",
                                 "node,nodeid=2,cpus=2-3"])
 
+    def test_every_numa_backend_prealloc(self):
+        spec = topology.guest_spec(numa="2G@0-1,16G,0@2-3")
+        args = qemu.memory_args(spec, "prealloc")
+        backends = [args[i + 1] for i, a in enumerate(args)
+                    if a == "-object"]
+        self.assertEqual(backends, [
+            "memory-backend-ram,id=m0,size=2048M,prealloc=on",
+            "memory-backend-ram,id=m1,size=16384M,prealloc=on"])
+
+    def test_unknown_backing(self):
+        spec = topology.guest_spec(mem="4G", smp=1)
+        with self.assertRaisesRegex(MtinitError, "unknown guest RAM "
+                                    "backing 'auto'"):
+            qemu.memory_args(spec, "auto")
+
     def test_modes(self):
         spec = topology.guest_spec(mem="4G", smp=1)
-        cmd = qemu.command("k", "i", spec, "icount", "", "s")
+        cmd = qemu.command("k", "i", spec, "icount", "sparse", "", "s")
         self.assertIn("shift=0,sleep=off", cmd)
         with self.assertRaises(MtinitError):
-            qemu.command("k", "i", spec, "kvm", "", "s")
-
+            qemu.command("k", "i", spec, "kvm", "sparse", "", "s")
 
 
 class CmdlineTest(unittest.TestCase):

@@ -174,6 +174,52 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(report.stats([None, 3.0]), (3.0, 0.0))
         self.assertEqual(report.stats([]), (None, None))
 
+    def test_noisy_threshold(self):
+        self.assertFalse(report.noisy(100.0, 10.0))
+        self.assertTrue(report.noisy(100.0, 10.1))
+        self.assertFalse(report.noisy(100.0, 0.0))
+        self.assertFalse(report.noisy(None, None))
+
+    def test_quiet_table_has_no_mark_or_legend(self):
+        rows = [
+            {"label": "stock", "node_pct": 100, "threads": 2,
+             "boot_ms": [1000, 1100, 1200], "deferred_ms": [400, 420, 380]},
+            {"label": "patched", "node_pct": 100, "threads": 2,
+             "boot_ms": [900, 910], "deferred_ms": [200, 210]},
+        ]
+        text = report.table("T", rows)
+        self.assertNotIn(report.NOISY_MARK, text)
+        self.assertNotIn(report.NOISY_LEGEND, text)
+
+    def test_noisy_row_is_marked_with_legend(self):
+        rows = [
+            {"label": "stock", "node_pct": 100, "threads": 2,
+             "boot_ms": [1000, 1010, 990], "deferred_ms": [400, 410, 390]},
+            # deferred: median 200, stdev 100 (50%); boot quiet.
+            {"label": "patched", "node_pct": 100, "threads": 2,
+             "boot_ms": [900, 910, 890], "deferred_ms": [100, 200, 300]},
+        ]
+        lines = report.table("T", rows).splitlines()
+        self.assertNotIn("!", lines[5])
+        self.assertTrue(lines[6].endswith("200.0 ( 100.0)!"), lines[6])
+        self.assertIn(" 900.0 (  10.0)  ", lines[6])
+        self.assertEqual(lines[-1], report.NOISY_LEGEND)
+        self.assertIn("10% of the median", report.NOISY_LEGEND)
+        # The mark does not move the columns.
+        self.assertEqual(len(lines[5]) + 1, len(lines[6]))
+
+    def test_noisy_pmem_row(self):
+        rows = [
+            {"label": "stock", "threads": 1, "pages": 100,
+             "bind_ms": [100, 130, 70], "kernel_ms": []},
+            {"label": "patched", "threads": 2, "pages": 100,
+             "bind_ms": [30, 31, 29], "kernel_ms": [25, 25]},
+        ]
+        lines = report.pmem_table("P", rows, 0.3).splitlines()
+        self.assertIn("100.0 (  30.0)!", lines[5])
+        self.assertIn("30.0 (   1.0)  0.30x ok", lines[6])
+        self.assertEqual(lines[-1], report.NOISY_LEGEND)
+
 
 
 class BenchSelectTest(unittest.TestCase):
@@ -201,6 +247,58 @@ class BenchSelectTest(unittest.TestCase):
         from harness.util import MtinitError
         with self.assertRaises(MtinitError):
             bench.select_configs(only="everything")
+
+
+class BenchBackingTest(unittest.TestCase):
+    """Every MTTCG configuration is prefaulted and fits a 24 GiB host."""
+
+    def all_configs(self):
+        from harness import bench, pmem
+        return bench.CONFIGS + pmem.BENCH_CONFIGS + pmem.BENCH_QUICK
+
+    def test_mttcg_prealloc_icount_sparse(self):
+        for config in self.all_configs():
+            want = "prealloc" if config["mode"] == "mttcg" else "sparse"
+            self.assertEqual(config["backing"], want, config["title"])
+
+    def test_prefaulted_guests_fit_a_24g_host(self):
+        from harness import bench
+        host_mb = 24 * 1024 - 512    # MemAvailable of an idle 24 GiB host
+        self.assertEqual(bench.prealloc_refusals(self.all_configs(),
+                                                 host_mb), [])
+
+    def test_too_small_host_is_refused_up_front(self):
+        from harness import bench
+        refusals = bench.prealloc_refusals(bench.CONFIGS, 16 * 1024)
+        self.assertEqual(len(refusals), 2)
+        self.assertIn("18 GiB guest", refusals[1])
+        self.assertIn("a prealloc 18G guest needs 20.0G", refusals[1])
+
+    def test_quick_is_one_prealloc_16g_and_one_icount(self):
+        from harness import bench
+        quick = bench.select_configs(quick=True, only="deferred")
+        self.assertEqual([(c["mem"], c["mode"], c["backing"])
+                          for c in quick],
+                         [("16G", "mttcg", "prealloc"),
+                          ("16G", "icount", "sparse")])
+
+    def test_no_64g_mttcg(self):
+        from harness import bench
+        for config in bench.select_configs():
+            if config["mode"] == "mttcg":
+                self.assertLessEqual(bench.config_spec(config)["mem_mb"],
+                                     18 * 1024, config["title"])
+
+    def test_title_names_the_backing_used(self):
+        from harness import bench
+        config = bench.CONFIGS[0]
+        results = {("stock", None): [{"backing": "prealloc"}]}
+        self.assertEqual(bench.table_title(config, 5, results),
+                         "16 GiB guest, 2 vCPUs, 1 node, MTTCG, prefaulted "
+                         "RAM (prealloc), 5 boot(s) each, medians")
+        results = {("stock", None): [{"backing": "sparse"}]}
+        self.assertIn("MTTCG, sparse RAM, 5 boot(s)",
+                      bench.table_title(config, 5, results))
 
 
 if __name__ == "__main__":
