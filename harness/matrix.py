@@ -69,6 +69,24 @@ CASES = [
      "append": "hugepages=1024", "expect": {"hugetlb_kb": 1024 * 2048},
      "proves": "boot-time 2 MiB pages (allocated with padata after deferred "
                "init) on top of the series' buddy state"},
+    # What distributions turn on changes the free path; the series' line
+    # must still count nearly every page as written from a template
+    # (template_problems()). The debug kernel has init_on_alloc on by
+    # default, page shuffling, KFENCE and page poisoning built in.
+    {"name": "init_on_alloc=1", "mem": "16G", "smp": 2,
+     "append": "init_on_alloc=1",
+     "proves": "init_on_alloc turns on the per-page checks of the free "
+               "path: they run once per template and the write-once path "
+               "holds"},
+    {"name": "shuffle, no init_on_alloc", "mem": "16G", "smp": 2,
+     "debug": True, "append": "page_alloc.shuffle=1 init_on_alloc=0",
+     "proves": "page shuffling (built into debug) on the series' free "
+               "lists; DEBUG_VM's checks alone still take the write-once "
+               "path"},
+    {"name": "init_on_free, page_poison", "mem": "2G", "smp": 2,
+     "debug": True, "append": "init_on_free=1 page_poison=1",
+     "proves": "features that write every freed page do it per block, on "
+               "the write-once path too (page_poison: debug only)"},
     {"name": "1G hugepages", "mem": "16G", "smp": 2,
      "append": "hugepagesz=1G hugepages=2",
      "expect": {"hugetlb_kb": 2 * 1024 * 1024},
@@ -139,7 +157,31 @@ def deferred_problems(result, spec, threads):
         if line["threads"] != want:
             problems.append("node %d: %d threads, expected %d"
                             % (line["node"], line["threads"], want))
+        problems += template_problems(line)
     return problems
+
+
+# Share of a node's deferred pages that must come from templates (the
+# write-once path of whole MAX_ORDER blocks); the rest are partial blocks
+# at the edges of free ranges. Only nodes with at least MIN_TEMPLATE_PAGES
+# deferred pages are held to it.
+MIN_TEMPLATE_SHARE = 0.9
+MIN_TEMPLATE_PAGES = 65536
+
+
+def template_problems(line):
+    """The series' line says how many pages came from templates, and
+    nearly all of a large node's did: whatever the kernel's config and
+    parameters, the write-once path must not silently fall back."""
+    if line.get("from_templates") is None:
+        return ["node %d: the line lacks 'N from templates'" % line["node"]]
+    if line["pages"] >= MIN_TEMPLATE_PAGES and \
+            line["from_templates"] < MIN_TEMPLATE_SHARE * line["pages"]:
+        return ["node %d: only %d of %d pages from templates (at least "
+                "%d%% expected): the write-once path fell back"
+                % (line["node"], line["from_templates"], line["pages"],
+                   MIN_TEMPLATE_SHARE * 100)]
+    return []
 
 
 def expect_problems(result, expect):

@@ -31,7 +31,8 @@ class StockBootTest(unittest.TestCase):
 
     def test_stock_deferred_line(self):
         self.assertEqual(self.result["deferred"], [
-            {"node": 0, "pages": None, "ms": 468.0, "threads": None}])
+            {"node": 0, "pages": None, "ms": 468.0, "threads": None,
+             "from_templates": None}])
         self.assertEqual(self.result["deferred_ms"], 468.0)
 
     def test_boot_ms_is_start_of_init(self):
@@ -66,12 +67,14 @@ class StockBootTest(unittest.TestCase):
 class SeriesLineTest(unittest.TestCase):
     def test_series_format(self):
         text = ("[    0.9] node 1 initialised, 8126464 pages in 123.456 ms "
-                "with 2 threads\n"
+                "with 2 threads, 8122368 from templates\n"
                 "[    0.8] node 0 initialised, 1 pages in 0.012 ms "
                 "with 1 threads\n")
         self.assertEqual(logparse.deferred(text), [
-            {"node": 0, "pages": 1, "ms": 0.012, "threads": 1},
-            {"node": 1, "pages": 8126464, "ms": 123.456, "threads": 2}])
+            {"node": 0, "pages": 1, "ms": 0.012, "threads": 1,
+             "from_templates": None},
+            {"node": 1, "pages": 8126464, "ms": 123.456, "threads": 2,
+             "from_templates": 8122368}])
 
 
 class FailedBootTest(unittest.TestCase):

@@ -8,7 +8,10 @@ from harness.util import ROOT
 
 
 def result(*lines):
-    return {"deferred": [dict(zip(("node", "pages", "ms", "threads"), line))
+    """Deferred lines (node, pages, ms, threads[, from_templates]); without
+    a template count, all pages came from templates."""
+    keys = ("node", "pages", "ms", "threads", "from_templates")
+    return {"deferred": [dict(zip(keys, line + (line[1],) * (len(line) < 5)))
                          for line in lines]}
 
 
@@ -32,6 +35,25 @@ class ThreadExpectationTest(unittest.TestCase):
         self.assertEqual(matrix.deferred_problems({"deferred": []}, spec,
                                                   None),
                          ["no deferred-init line in dmesg"])
+
+
+class TemplateShareTest(unittest.TestCase):
+    def test_fall_back_is_caught(self):
+        spec = topology.guest_spec(mem="4G", smp=2)
+        big = matrix.MIN_TEMPLATE_PAGES * 10
+        ok = result((0, big, 1.0, 2, int(big * 0.95)))
+        self.assertEqual(matrix.deferred_problems(ok, spec, None), [])
+        fell_back = result((0, big, 1.0, 2, 0))
+        self.assertIn("fell back",
+                      matrix.deferred_problems(fell_back, spec, None)[0])
+
+    def test_small_node_and_missing_count(self):
+        spec = topology.guest_spec(mem="4G", smp=2)
+        small = result((0, 1024, 1.0, 2, 0))
+        self.assertEqual(matrix.deferred_problems(small, spec, None), [])
+        old_line = result((0, 1024, 1.0, 2, None))
+        self.assertIn("lacks 'N from templates'",
+                      matrix.deferred_problems(old_line, spec, None)[0])
 
 
 class GrowthTest(unittest.TestCase):

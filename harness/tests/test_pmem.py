@@ -18,7 +18,7 @@ STOCK_LOG = "stock-6G-pmem2G-fsdax3.serial.log"
 DEVICE_LINE = ("[    2.500000] node 0 device memmap initialised, %d pages in "
                "12.345 ms with 2 threads")
 DEFERRED_LINE = ("[    1.000000] node 0 initialised, 4161536 pages in "
-                 "123.456 ms with 2 threads")
+                 "123.456 ms with 2 threads, 4157440 from templates")
 
 
 def fixture(name):
@@ -198,7 +198,8 @@ class PatchedMessageTest(unittest.TestCase):
         self.assertIsNone(logparse.SERIES_DEFERRED.search(device))
         self.assertIsNone(pmem.DEVICE_MEMMAP.search(DEFERRED_LINE))
         self.assertEqual(logparse.deferred(device + "\n" + DEFERRED_LINE), [
-            {"node": 0, "pages": 4161536, "ms": 123.456, "threads": 2}])
+            {"node": 0, "pages": 4161536, "ms": 123.456, "threads": 2,
+             "from_templates": 4157440}])
         self.assertEqual(device_lines(DEFERRED_LINE + "\n" + device), [
             {"node": 0, "pages": 524288, "ms": 12.345, "threads": 2}])
 
@@ -234,7 +235,7 @@ def series_log(pages=524288, threads=2):
     serial = with_device_lines(fixture(STOCK_LOG), pages)
     return serial.replace("node 0 deferred pages initialised in 32ms",
                           "node 0 initialised, 1010000 pages in 32.000 ms "
-                          "with %d threads" % threads)
+                          "with %d threads, 1009664 from templates" % threads)
 
 
 def with_hotplug(serial):
@@ -278,7 +279,8 @@ class MatrixCaseTest(unittest.TestCase):
         # The patched kernel before memmap_init_zone_device() is threaded.
         unthreaded = fixture(STOCK_LOG).replace(
             "node 0 deferred pages initialised in 32ms",
-            "node 0 initialised, 1010000 pages in 32.000 ms with 2 threads")
+            "node 0 initialised, 1010000 pages in 32.000 ms with 2 threads, "
+            "1009664 from templates")
         logs = {"stock": fixture(STOCK_LOG), "patched": unthreaded,
                 "debug": with_hotplug(series_log(threads=4))}
         self.assertEqual(self.run_case(logs), [
