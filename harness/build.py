@@ -17,11 +17,18 @@ VARIANTS = ("stock", "patched", "debug", "kasan")
 CI_VARIANTS = ("stock", "patched", "debug")
 CONFIG_DIR = os.path.join(ROOT, "config")
 FRAGMENTS = {
-    "stock": ["guest.config"],
-    "patched": ["guest.config"],
-    "debug": ["guest.config", "debug.config"],
-    "kasan": ["guest.config", "kasan.config"],
+    "stock": ["guest.config", "kselftest.config"],
+    "patched": ["guest.config", "kselftest.config"],
+    "debug": ["guest.config", "kselftest.config", "debug.config"],
+    "kasan": ["guest.config", "kselftest.config", "kasan.config"],
 }
+# Upstream selftests' own config files, merged from the kernel tree being
+# built, before config/'s fragments: every kernel can run them
+# (harness/kselftest.py).
+TREE_FRAGMENTS = [
+    os.path.join("tools", "testing", "selftests", "mm", "config"),
+    os.path.join("tools", "testing", "selftests", "memory-hotplug", "config"),
+]
 STOCK_SRC = os.path.join(BUILD, "src", "stock")
 # ccache keys without this checkout's absolute path, so that a fresh clone
 # elsewhere (CI) hits the cache: paths under the repository become
@@ -58,20 +65,25 @@ def build_info(variant):
 
 def parse_fragment(path):
     """Return {CONFIG_X: value} of a kconfig fragment ('n' for unset)."""
-    options = {}
     with open(path) as fh:
-        for line in fh:
-            line = line.strip()
-            m = re.match(r"# (CONFIG_\w+) is not set$", line)
-            if m:
-                options[m.group(1)] = "n"
-                continue
-            if not line or line.startswith("#"):
-                continue
-            m = re.match(r"(CONFIG_\w+)=(.*)$", line)
-            if not m:
-                raise MtinitError("%s: cannot parse '%s'" % (path, line))
-            options[m.group(1)] = m.group(2)
+        return parse_config_lines(fh, path)
+
+
+def parse_config_lines(lines, name):
+    """{CONFIG_X: value} of kconfig lines; name is for the error."""
+    options = {}
+    for line in lines:
+        line = line.strip()
+        m = re.match(r"# (CONFIG_\w+) is not set$", line)
+        if m:
+            options[m.group(1)] = "n"
+            continue
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r"(CONFIG_\w+)=(.*)$", line)
+        if not m:
+            raise MtinitError("%s: cannot parse '%s'" % (name, line))
+        options[m.group(1)] = m.group(2)
     return options
 
 
@@ -119,7 +131,8 @@ def source_commit(variant):
 
 def configure(variant, src, odir):
     """tinyconfig + the variant's fragments; verify every option stuck."""
-    frags = [os.path.join(CONFIG_DIR, f) for f in FRAGMENTS[variant]]
+    frags = ([os.path.join(src, f) for f in TREE_FRAGMENTS] +
+             [os.path.join(CONFIG_DIR, f) for f in FRAGMENTS[variant]])
     wanted = {}
     for frag in frags:
         wanted.update(parse_fragment(frag))

@@ -1,12 +1,16 @@
-"""Series hygiene: exported, applies three ways, checkpatch and kernel-doc."""
+"""Series hygiene: exported, applies three ways, checkpatch, kernel-doc,
+each patch compiles, sparse and Sphinx add no warning to the base's."""
 
+import collections
 import os
 import re
 import shutil
 import tempfile
+import time
 
 from . import base, deps
-from .util import BUILD, KTREE, PATCHES, MtinitError, ensure_dir, git, run
+from .util import (BUILD, KTREE, PATCHES, MtinitError, ensure_dir, git,
+                   info, run)
 
 DIFF_GIT = re.compile(r"^diff --git a/(\S+) b/(\S+)$", re.M)
 
@@ -114,14 +118,19 @@ def check_kernel_doc(names):
     return problems
 
 
+def _kernel_objects(names):
+    """The kernel objects of the C files the series touches (tools/:
+    selftests and their modules are not kbuild objects)."""
+    return sorted({p[:-2] + ".o" for p in touched_files(names)
+                   if p.endswith(".c") and not p.startswith("tools/")})
+
+
 def check_bisect(names):
     """Every patch builds on its own: at each commit above base, compile
     the C files that the series touches (in a worktree of its own, so the
     patched build is left alone)."""
     from . import build
-    # Kernel objects only: tools/ (selftests, their modules) is not kbuild.
-    objects = sorted({p[:-2] + ".o" for p in touched_files(names)
-                      if p.endswith(".c") and not p.startswith("tools/")})
+    objects = _kernel_objects(names)
     if not objects:
         return []
     tree = os.path.join(BUILD, "bisect")
@@ -155,6 +164,100 @@ def check_bisect(names):
     return problems
 
 
+# Where a sparse or Sphinx message points: file:line[:col]. Messages are
+# compared without it, since the series moves the base's lines.
+LOCATION = re.compile(r"(\S+?):\d+(:\d+)?:")
+
+
+def _messages(text, pattern):
+    """Counter of the lines matching pattern, without line numbers and
+    with absolute paths made relative to the tree."""
+    found = collections.Counter()
+    for line in text.splitlines():
+        if re.search(pattern, line):
+            line = re.sub(r"/\S*?/(build/(linux|bisect|src/stock))/", "",
+                          line)
+            found[LOCATION.sub(r"\1:", line.strip())] += 1
+    return found
+
+
+def new_messages(before, after):
+    """Messages of after that before does not have (as often)."""
+    return sorted((after - before).elements())
+
+
+SPARSE_MESSAGE = r": (warning|error): "
+
+
+def _sparse(tree, odir, objects):
+    """sparse's messages on the objects that exist in tree."""
+    from . import build
+    present = [o for o in objects
+               if os.path.exists(os.path.join(tree, o[:-2] + ".c"))]
+    _, out = run(["make", "-C", tree, "O=" + odir, "C=2",
+                  "-j%d" % (os.cpu_count() or 2), "CC=ccache gcc"] + present,
+                 quiet=True, check=False,
+                 env=dict(build.BUILD_ENV, **build.CCACHE_ENV))
+    return _messages(out, SPARSE_MESSAGE)
+
+
+def check_sparse(names):
+    """sparse (make C=2) on the C files the series touches: no message the
+    base does not have on the same files. Runs in check_bisect's worktree
+    and configuration."""
+    from . import build
+    objects = _kernel_objects(names)
+    if not objects:
+        return []
+    deps.ensure_step("sparse")
+    tree = os.path.join(BUILD, "bisect")
+    odir = os.path.join(BUILD, "out", "bisect")
+    with build.build_lock():
+        # build/linux's HEAD: the whole series.
+        git(["checkout", "-q", "-f", git(["rev-parse", "HEAD"]).strip()],
+            cwd=tree)
+        after = _sparse(tree, odir, objects)
+        git(["checkout", "-q", "-f", "base"], cwd=tree)
+        before = _sparse(tree, odir, objects)
+    added = new_messages(before, after)
+    if added:
+        return ["sparse finds what the base does not have:\n  " +
+                "\n  ".join(added[:20])]
+    return []
+
+
+DOCS_DIRS = "core-api"
+DOCS_MESSAGE = r"\b(WARNING|ERROR|CRITICAL)\b"
+
+
+def _htmldocs(tree, name):
+    odir = ensure_dir(os.path.join(BUILD, "out", "docs-" + name))
+    log = os.path.join(odir, "htmldocs.log")
+    rc, out = run(["make", "-C", tree, "O=" + odir, "htmldocs",
+                   "SPHINXDIRS=" + DOCS_DIRS, "SPHINXOPTS=-j1"],
+                  quiet=True, check=False)
+    with open(log, "w") as fh:
+        fh.write(out)
+    if rc != 0:
+        raise MtinitError("make htmldocs SPHINXDIRS=%s fails in %s; see %s"
+                          % (DOCS_DIRS, tree, os.path.relpath(log)))
+    return _messages(out, DOCS_MESSAGE)
+
+
+def check_docs():
+    """Sphinx on Documentation/core-api (padata.rst and the kernel-doc it
+    pulls in): no warning the base's core-api does not have."""
+    from . import build
+    deps.ensure_step("docs")
+    after = _htmldocs(KTREE, "patched")
+    before = _htmldocs(build.source_tree("stock"), "stock")
+    added = new_messages(before, after)
+    if added:
+        return ["make htmldocs SPHINXDIRS=%s warns where the base does "
+                "not:\n  %s" % (DOCS_DIRS, "\n  ".join(added[:20]))]
+    return []
+
+
 def run_check(bisect=True):
     """Return every problem found (empty: the series is clean)."""
     deps.ensure_step("check")
@@ -172,8 +275,19 @@ def run_check(bisect=True):
     problems += check_checkpatch(names)
     problems += check_kernel_doc(names)
     if bisect and not problems:
-        problems += check_bisect(names)
+        problems += timed("compile each patch", check_bisect, names)
+        problems += timed("sparse", check_sparse, names)
+    if not problems:
+        problems += timed("Sphinx", check_docs)
     return names, problems
+
+
+def timed(what, func, *args):
+    """Run one step of the check, saying how long it took."""
+    start = time.time()
+    problems = func(*args)
+    info("check: %s took %.0f s" % (what, time.time() - start))
+    return problems
 
 
 def main():

@@ -67,6 +67,14 @@ def _cmd_selftest(args):
     selftest.main(kernels=args.kernel)
 
 
+def _cmd_kselftest(args):
+    from . import kselftest
+    kernels = args.kernel or ["stock", "patched"]
+    if "stock" in kernels:
+        kernels = ["stock"] + [k for k in kernels if k != "stock"]
+    kselftest.main(kernels)
+
+
 def _cmd_test(args):
     from . import matrix
     matrix.main(full=args.full, skip_build=args.no_build)
@@ -142,6 +150,14 @@ def parser():
                    choices=["patched", "debug"],
                    help="kernel(s) to run on (default: patched)")
     s.set_defaults(func=_cmd_selftest)
+
+    s = sub.add_parser("kselftest", help="upstream's mm and memory-hotplug "
+                       "selftests in the guest, compared with stock")
+    s.add_argument("--kernel", action="append",
+                   choices=["stock", "patched", "debug"],
+                   help="kernel(s) to run on (default: stock and patched; "
+                   "stock, when given, runs first and is the reference)")
+    s.set_defaults(func=_cmd_kselftest)
 
     s = sub.add_parser("test", help="everything CI runs")
     s.add_argument("--full", action="store_true", help="the whole matrix")

@@ -24,6 +24,14 @@ PACKAGES = {
     "git": "the kernel work tree",
     "python3-matplotlib": "the bench plot",
     "perl": "checkpatch.pl, kernel-doc and the kernel's build scripts",
+    "rsync": "kselftest's install rule",
+    "sparse": "mtinit check: sparse on the files the series touches",
+    "python3-sphinx": "mtinit check: Sphinx on Documentation/core-api",
+    "libcap-dev": "mm selftests (static libcap)",
+    "libnuma-dev": "mm selftests (static libnuma)",
+    "bash-static": "bash in the guest, for upstream's selftest scripts",
+    "linux-config-6.12": "Debian's kernel configurations (unit tests "
+                         "compare config/guest.config with them)",
 }
 
 # The kernel build tools: kernels, and the selftest modules built against
@@ -42,10 +50,16 @@ STEPS = {
     "boot": ("qemu-system-x86",),
     # Applies with git am, quilt and patch; checkpatch and kernel-doc.
     "check": ("git", "quilt", "patch", "perl"),
+    "sparse": _KERNEL_BUILD + ("sparse",),
+    "docs": ("make", "perl", "python3-sphinx"),
     # The series' test modules, built against a kernel's build.
     "selftest": _KERNEL_BUILD,
+    # Upstream's selftests, built statically from the patched tree (and
+    # the padata module against each kernel); bash for the guest.
+    "kselftest": _KERNEL_BUILD + ("rsync", "bash-static", "libcap-dev",
+                                   "libnuma-dev"),
     "bench plot": ("python3-matplotlib",),
-    "unit tests": (),
+    "unit tests": ("linux-config-6.12",),
 }
 
 # ./mtinit subcommand -> the steps it runs. Each subcommand installs the
@@ -60,10 +74,11 @@ COMMANDS = {
     "bench": ("prepare", "build", "initramfs", "boot", "bench plot"),
     # Prepares build/linux if it is missing; compiles every patch on its
     # own (check.check_bisect), so it needs the kernel build tools.
-    "check": ("prepare", "check", "build"),
+    "check": ("prepare", "check", "build", "sparse", "docs"),
     "selftest": ("selftest", "initramfs", "boot"),
-    "test": ("unit tests", "prepare", "check", "build", "initramfs", "boot",
-             "selftest"),
+    "kselftest": ("kselftest", "initramfs", "boot"),
+    "test": ("unit tests", "prepare", "check", "build", "sparse", "docs",
+             "initramfs", "boot", "selftest", "kselftest"),
 }
 
 _apt_updated = False

@@ -4,8 +4,8 @@ import re
 
 from .util import MtinitError
 
-MAX_SMP = 64            # CONFIG_NR_CPUS of config/guest.config
-MAX_NODES = 64          # 1 << CONFIG_NODES_SHIFT of config/guest.config
+MAX_SMP = 64            # the guests this harness boots (NR_CPUS is 8192)
+MAX_NODES = 64          # the guests this harness boots (NODES_SHIFT 10)
 # A node with memory has at least one MAX_ORDER block (4 MiB): the unit
 # deferred init hands to the buddy allocator. Less is not a machine shape.
 MIN_NODE_MB = 4

@@ -37,8 +37,16 @@ class CommandTableTest(unittest.TestCase):
         used = {p for packages in deps.STEPS.values() for p in packages}
         self.assertEqual(used, set(deps.PACKAGES))
 
-    def test_no_sparse_checker_yet(self):
-        self.assertNotIn("sparse", deps.PACKAGES)
+    def test_check_installs_sparse_and_sphinx(self):
+        needed = deps.packages_of_command("check")
+        self.assertIn("sparse", needed)
+        self.assertIn("python3-sphinx", needed)
+
+    def test_kselftest_installs_what_the_guest_needs(self):
+        needed = deps.packages_of_command("kselftest")
+        for package in ("bash-static", "rsync", "libcap-dev", "libnuma-dev",
+                        "busybox-static", "qemu-system-x86"):
+            self.assertIn(package, needed)
 
     def test_unknown_subcommand(self):
         with self.assertRaisesRegex(MtinitError, "'fly'"):
@@ -72,7 +80,8 @@ class CoverageTest(unittest.TestCase):
             self.covers("bench", step)
 
     def test_test_runs_everything_but_the_bench(self):
-        for command in ("prepare", "build", "boot", "check", "selftest"):
+        for command in ("prepare", "build", "boot", "check", "selftest",
+                        "kselftest"):
             for step in deps.COMMANDS[command]:
                 self.covers("test", step)
 
@@ -86,11 +95,13 @@ class EnsureTest(unittest.TestCase):
         calls = []
         real = deps.installed_version
         deps.installed_version = lambda p: calls.append(p)
+        deps.STEPS["nothing"] = ()
         try:
             deps.ensure([])
-            deps.ensure_step("unit tests")
+            deps.ensure_step("nothing")
         finally:
             deps.installed_version = real
+            del deps.STEPS["nothing"]
         self.assertEqual(calls, [])
 
     def test_dispatch_checks_input_then_installs_then_runs(self):

@@ -1,0 +1,296 @@
+"""Upstream's own selftests of mm and memory hotplug (and the series'
+padata suite), run in the guest by kselftest's runner; stock is the
+reference every other kernel is compared with."""
+
+import os
+import re
+import shutil
+
+from . import boot, build, deps, topology
+from .util import BUILD, KTREE, MtinitError, ensure_dir, info, run
+
+# One guest for every kernel: the same programs, the same RAM, half of it
+# movable so that memory blocks can go offline (memory-hotplug).
+GUEST = {"mem": "8G", "smp": 2}
+# The tests make the kernel log a lot: a large log buffer keeps boot's
+# lines (the 'Memory:' line every boot is checked against).
+APPEND = "movablecore=50% log_buf_len=16M"
+# Correctness only: sparse RAM (first-touch faults change no result).
+BACKING = "sparse"
+TIMEOUT = 2400
+# run_vmtests.sh categories (its VM_SELFTEST_ITEMS): the ones that
+# allocate, migrate, compact, split or pin the pages the series creates.
+VM_CATEGORIES = ("hugetlb", "compaction", "migration", "thp", "mmap",
+                 "mlock", "gup_test", "userfaultfd")
+# Collections of the kselftest tree and the runner's test names.
+TESTS = ("mm:run_vmtests.sh", "memory-hotplug:mem-on-off-test.sh")
+PADATA_TEST = "padata:padata_mt.sh"
+SELFTESTS = os.path.join("tools", "testing", "selftests")
+WORK = os.path.join(BUILD, "kselftest")
+# The guest has no libc: every program is linked statically. The base's
+# mm/khugepaged.c returns KSFT_SKIP without including kselftest.h (a
+# stable backport that forgot the include); its value is defined here, as
+# kselftest.h defines it, rather than patching upstream's test.
+EXTRA_CFLAGS = "-static -DKSFT_SKIP=4"
+BASH = "/bin/bash-static"
+GUEST_DIR = "/mtinit/kselftest"
+LIST = "kselftest-list.txt"
+# A reference that passes fewer tests than this did not really run.
+MIN_PASSED = 25
+
+
+def _make(args, log, env=None):
+    try:
+        run(["make", "-s"] + args, log=log, env=env)
+    except MtinitError:
+        with open(log) as fh:
+            tail = "".join(fh.readlines()[-15:])
+        raise MtinitError("kselftest build failed; end of %s:\n%s"
+                          % (os.path.relpath(log), tail))
+
+
+def build_programs():
+    """Build mm and memory-hotplug once, from the patched tree, statically,
+    into build/kselftest/install (the same programs for every kernel)."""
+    deps.ensure_step("kselftest")
+    obj = ensure_dir(os.path.join(WORK, "obj"))
+    install = os.path.join(WORK, "install")
+    shutil.rmtree(install, ignore_errors=True)
+    log = os.path.join(WORK, "build.log")
+    info("building upstream's mm and memory-hotplug selftests (log: %s)"
+         % os.path.relpath(log))
+    # The UAPI headers the tests include, in the selftests' output tree.
+    _make(["-C", KTREE, "O=" + obj, "headers"], log + ".headers")
+    selftests = os.path.join(KTREE, SELFTESTS)
+    flags = ["O=" + obj, "EXTRA_CFLAGS=" + EXTRA_CFLAGS]
+    # One target at a time: kselftest's 'all' and 'install' succeed when
+    # any one of several targets builds.
+    collections = [t.split(":")[0] for t in TESTS]
+    for collection in collections:
+        _make(["-C", selftests, "TARGETS=" + collection] + flags + ["all"],
+              log)
+    _make(["-C", selftests, "TARGETS=" + " ".join(collections)] + flags +
+          ["KSFT_INSTALL_PATH=" + install, "install"], log + ".install")
+    return install
+
+
+def padata_programs(kernel):
+    """The padata collection, installed by kselftest's own install rule,
+    its test module built against the kernel; None when the kernel's tree
+    has no padata selftest (stock)."""
+    src = os.path.join(build.source_tree(kernel), SELFTESTS, "padata")
+    if not os.path.exists(os.path.join(src, "padata_mt.sh")):
+        return None
+    kdir = build.out_dir(kernel)
+    install = os.path.join(WORK, kernel, "install")
+    shutil.rmtree(install, ignore_errors=True)
+    log = ensure_dir(os.path.join(WORK, kernel))
+    log = os.path.join(log, "padata-build.log")
+    make = ["-C", os.path.join(KTREE, SELFTESTS), "TARGETS=padata",
+            "KDIR=" + kdir, "O=" + ensure_dir(os.path.join(WORK, kernel,
+                                                           "obj"))]
+    with build.build_lock():
+        # The module is built in the tree's padata_test/: no object of
+        # another kernel may be left there.
+        _make(make + ["clean"], log + ".clean")
+        _make(make + ["KSFT_INSTALL_PATH=" + install, "install"], log)
+    return install
+
+
+def guest_files(tree, dest):
+    """(host file, guest path) of every file under tree, at dest."""
+    files = []
+    for dirpath, _, names in os.walk(tree):
+        for name in sorted(names):
+            path = os.path.join(dirpath, name)
+            if os.path.isfile(path):
+                files.append((path, os.path.join(
+                    dest, os.path.relpath(path, tree))))
+    return files
+
+
+def module_files(kernel):
+    """The kernel's modules, where modprobe looks for them (the guest runs
+    depmod): mem-on-off-test.sh loads memory-notifier-error-inject."""
+    odir = build.out_dir(kernel)
+    release = open(os.path.join(odir, "include", "config",
+                                "kernel.release")).read().strip()
+    files = []
+    for dirpath, _, names in os.walk(odir):
+        for name in sorted(names):
+            if name.endswith(".ko"):
+                path = os.path.join(dirpath, name)
+                files.append((path, "/lib/modules/%s/kernel/%s" % (
+                    release, os.path.relpath(path, odir))))
+    return files
+
+
+def _read_list(install):
+    path = os.path.join(install, LIST)
+    with open(path) as fh:
+        return [line.strip() for line in fh if line.strip()]
+
+
+def run_config(kernel, tests, listed):
+    """The guest's configuration files, written beside the kernel's
+    programs: the runner's list of every installed test (kselftest-list.txt,
+    one per installed tree, merged), its arguments, and run_vmtests.sh's
+    categories."""
+    cfg = ensure_dir(os.path.join(WORK, kernel))
+    paths = []
+    for name, text in ((LIST, "\n".join(listed)),
+                       ("mtinit-tests",
+                        " ".join("-t " + t for t in tests)),
+                       ("mtinit-vm-categories", " ".join(VM_CATEGORIES))):
+        path = os.path.join(cfg, name)
+        with open(path, "w") as fh:
+            fh.write(text + "\n")
+        paths.append((path, GUEST_DIR + "/" + name))
+    return paths
+
+
+def image_files(kernel, programs):
+    """Everything the kernel's kselftest boot adds to the guest image."""
+    tests = list(TESTS)
+    listed = _read_list(programs)
+    files = [f for f in guest_files(programs, GUEST_DIR)
+             if not f[1].endswith("/" + LIST)]
+    padata = padata_programs(kernel)
+    if padata:
+        tests.append(PADATA_TEST)
+        listed += _read_list(padata)
+        files += guest_files(os.path.join(padata, "padata"),
+                             GUEST_DIR + "/padata")
+    files += run_config(kernel, tests, listed)
+    files += module_files(kernel)
+    files.append((BASH, "/bin/bash"))
+    return files
+
+
+# 'ok 3 selftests: mm: run_vmtests.sh' at the top level; run_vmtests.sh's
+# own results nested under it, behind the runner's '# ' prefix.
+TOP = re.compile(r"^(not ok|ok) (\d+) selftests: (\S+): (\S+)(.*)$")
+NESTED = re.compile(r"^# (not ok|ok) (\d+) (.*?)\s*(#.*)?$")
+
+
+def _status(word, directive):
+    directive = (directive or "").strip()
+    if re.match(r"#\s*SKIP", directive, re.I):
+        return "skip"
+    return "pass" if word == "ok" else "fail"
+
+
+def parse(ktap):
+    """{test name: 'pass'|'fail'|'skip'} from the runner's KTAP: one entry
+    per collection:test, and one per run_vmtests.sh test ('mm: NAME')."""
+    results = {}
+    nested = []
+    for line in ktap.splitlines():
+        m = NESTED.match(line)
+        if m:
+            nested.append((m.group(3), _status(m.group(1), m.group(4))))
+            continue
+        m = TOP.match(line)
+        if m:
+            collection = m.group(3)
+            results["%s:%s" % (collection, m.group(4))] = _status(
+                m.group(1), m.group(5).lstrip() if "#" in m.group(5)
+                else "")
+            for name, status in nested:
+                key = "%s: %s" % (collection, name)
+                while key in results:
+                    key += "'"
+                results[key] = status
+            nested = []
+    return results
+
+
+def totals(results):
+    counts = {"pass": 0, "fail": 0, "skip": 0}
+    for status in results.values():
+        counts[status] += 1
+    return counts
+
+
+def regressions(reference, results):
+    """Tests the reference (stock) passes that the kernel does not."""
+    return sorted(name for name, status in reference.items()
+                  if status == "pass" and results.get(name) != "pass")
+
+
+def run_on(kernel, programs):
+    """Boot the kernel once with the tests; return (results, problems)."""
+    spec = topology.guest_spec(**GUEST)
+    result = boot.boot(kernel, spec, runs=["kselftest"],
+                       extra_files=image_files(kernel, programs),
+                       timeout=TIMEOUT, append=APPEND, backing=BACKING)
+    problems = boot.problems(result)
+    ktap = result.get("runs", {}).get("kselftest")
+    if ktap is None:
+        problems.append("the guest printed no kselftest report")
+        return {}, problems
+    with open(os.path.join(result["log_dir"], "kselftest.ktap"), "w") as fh:
+        fh.write(ktap)
+    results = parse(ktap)
+    counts = totals(results)
+    info("kselftest on %s: %d passed, %d failed, %d skipped (%s)"
+         % (kernel, counts["pass"], counts["fail"], counts["skip"],
+            result["log_dir"]))
+    if not results:
+        problems.append("no test result in the kselftest report")
+    return results, problems
+
+
+def print_totals(kernel, results):
+    counts = totals(results)
+    print("# %s: %d passed, %d failed, %d skipped"
+          % (kernel, counts["pass"], counts["fail"], counts["skip"]))
+    for name in sorted(results):
+        if results[name] != "pass":
+            print("#   %s %s" % (results[name], name))
+
+
+def compare(runs, reference="stock"):
+    """Problems: a kernel that passes fewer tests than the reference, or
+    fails one the reference passes; a reference that hardly ran."""
+    problems = []
+    ref = runs.get(reference)
+    if ref is None:
+        return problems
+    passed = totals(ref)["pass"]
+    if passed < MIN_PASSED:
+        problems.append("%s passed %d upstream tests, fewer than %d: the "
+                        "suite did not really run" % (reference, passed,
+                                                      MIN_PASSED))
+    for kernel, results in runs.items():
+        if kernel == reference:
+            continue
+        lost = regressions(ref, results)
+        if lost:
+            problems.append("%s does not pass what %s passes: %s"
+                            % (kernel, reference, ", ".join(lost)))
+        if totals(results)["pass"] < passed:
+            problems.append("%s passes %d tests, %s %d" % (
+                kernel, totals(results)["pass"], reference, passed))
+    return problems
+
+
+def main(kernels=("stock", "patched")):
+    """Run the suites on each kernel (stock first: the reference); raise
+    with every problem found."""
+    for kernel in kernels:
+        if build.build_info(kernel) is None:
+            raise MtinitError("the %s kernel is not built; run './mtinit "
+                              "build %s'" % (kernel, kernel))
+    programs = build_programs()
+    runs, problems = {}, []
+    for kernel in kernels:
+        results, found = run_on(kernel, programs)
+        runs[kernel] = results
+        problems += ["%s: %s" % (kernel, p) for p in found]
+    for kernel in kernels:
+        print_totals(kernel, runs[kernel])
+    problems += compare(runs)
+    if problems:
+        raise MtinitError("kselftest: " + "; ".join(problems))
+    return runs

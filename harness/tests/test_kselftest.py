@@ -1,0 +1,119 @@
+"""Upstream kselftest results: parsing the runner's KTAP, comparing with
+stock."""
+
+import os
+import unittest
+
+from harness import kselftest
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+def fixture(name):
+    with open(os.path.join(FIXTURES, name)) as fh:
+        return fh.read()
+
+
+SMALL = """TAP version 13
+1..2
+# timeout set to 180
+# selftests: mm: run_vmtests.sh
+# TAP version 13
+# ok 1 hugepage-mmap
+# not ok 2 map_hugetlb # exit=1
+# ok 3 compaction_test # SKIP
+# ok 4 gup_test -u
+# ok 5 gup_test -u
+# SUMMARY: PASS=3 SKIP=1 FAIL=1
+# 1..5
+not ok 1 selftests: mm: run_vmtests.sh # exit=1
+# selftests: memory-hotplug: mem-on-off-test.sh
+# Test scope: 2% hotplug memory
+ok 2 selftests: memory-hotplug: mem-on-off-test.sh
+"""
+
+
+class ParseTest(unittest.TestCase):
+    def test_top_level_and_nested(self):
+        self.assertEqual(kselftest.parse(SMALL), {
+            "mm:run_vmtests.sh": "fail",
+            "mm: hugepage-mmap": "pass",
+            "mm: map_hugetlb": "fail",
+            "mm: compaction_test": "skip",
+            "mm: gup_test -u": "pass",
+            "mm: gup_test -u'": "pass",
+            "memory-hotplug:mem-on-off-test.sh": "pass",
+        })
+
+    def test_totals(self):
+        self.assertEqual(kselftest.totals(kselftest.parse(SMALL)),
+                         {"pass": 4, "fail": 2, "skip": 1})
+
+    def test_top_level_skip(self):
+        text = "# selftests: padata: padata_mt.sh\n" \
+               "ok 3 selftests: padata: padata_mt.sh # SKIP\n"
+        self.assertEqual(kselftest.parse(text),
+                         {"padata:padata_mt.sh": "skip"})
+
+
+class RealLogTest(unittest.TestCase):
+    """The runner's report from a stock boot (8 GiB, 2 vCPUs,
+    movablecore=50%, before NET and the hugetlb cgroup controller were in
+    the guest config)."""
+
+    def setUp(self):
+        self.results = kselftest.parse(fixture("stock-8G-kselftest.ktap"))
+
+    def test_totals(self):
+        self.assertEqual(kselftest.totals(self.results),
+                         {"pass": 27, "fail": 4, "skip": 3})
+
+    def test_names(self):
+        self.assertEqual(self.results["memory-hotplug:mem-on-off-test.sh"],
+                         "pass")
+        self.assertEqual(self.results["mm: uffd-stress hugetlb 128 32"],
+                         "pass")
+        self.assertEqual(self.results["mm: map_populate"], "fail")
+        self.assertEqual(self.results["mm: khugepaged"], "skip")
+        # run_vmtests.sh exits 4 when any of its tests skipped.
+        self.assertEqual(self.results["mm:run_vmtests.sh"], "skip")
+
+    def test_the_same_log_twice_is_no_regression(self):
+        self.assertEqual(kselftest.compare({"stock": self.results,
+                                            "patched": dict(self.results)}),
+                         [])
+
+
+class CompareTest(unittest.TestCase):
+    def test_same_results_pass(self):
+        ref = {"t%d" % i: "pass" for i in range(30)}
+        self.assertEqual(kselftest.compare({"stock": ref,
+                                            "patched": dict(ref)}), [])
+
+    def test_a_lost_test_fails(self):
+        ref = {"t%d" % i: "pass" for i in range(30)}
+        mine = dict(ref, t3="fail", t4="skip")
+        problems = kselftest.compare({"stock": ref, "patched": mine})
+        self.assertIn("patched does not pass what stock passes: t3, t4",
+                      problems)
+        self.assertIn("patched passes 28 tests, stock 30", problems)
+
+    def test_a_missing_test_fails(self):
+        ref = {"t%d" % i: "pass" for i in range(30)}
+        mine = dict(ref)
+        del mine["t7"]
+        self.assertTrue(kselftest.compare({"stock": ref, "patched": mine}))
+
+    def test_stock_failures_may_stay(self):
+        ref = dict({"t%d" % i: "pass" for i in range(30)}, bad="fail")
+        self.assertEqual(kselftest.compare({"stock": ref,
+                                            "patched": dict(ref)}), [])
+
+    def test_a_reference_that_hardly_ran(self):
+        problems = kselftest.compare({"stock": {"a": "pass"}})
+        self.assertEqual(len(problems), 1)
+        self.assertIn("did not really run", problems[0])
+
+
+if __name__ == "__main__":
+    unittest.main()
