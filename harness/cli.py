@@ -72,7 +72,7 @@ def _cmd_kselftest(args):
     kernels = args.kernel or ["stock", "patched"]
     if "stock" in kernels:
         kernels = ["stock"] + [k for k in kernels if k != "stock"]
-    kselftest.main(kernels)
+    kselftest.main(kernels, quick=args.quick)
 
 
 def _cmd_test(args):
@@ -157,6 +157,9 @@ def parser():
                    choices=["stock", "patched", "debug"],
                    help="kernel(s) to run on (default: stock and patched; "
                    "stock, when given, runs first and is the reference)")
+    s.add_argument("--quick", action="store_true",
+                   help="only the run_vmtests.sh categories 'make test' "
+                   "runs")
     s.set_defaults(func=_cmd_kselftest)
 
     s = sub.add_parser("test", help="everything CI runs")

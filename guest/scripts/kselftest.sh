@@ -5,7 +5,8 @@
 #
 # /mtinit/kselftest/mtinit-tests lists the runner's arguments (-t
 # COLLECTION:TEST ...); /mtinit/kselftest/mtinit-vm-categories the
-# run_vmtests.sh categories (its VM_SELFTEST_ITEMS).
+# run_vmtests.sh categories (its VM_SELFTEST_ITEMS); mtinit-timeout the
+# seconds each test (run_vmtests.sh as a whole is one) may take.
 ksft=/mtinit/kselftest
 
 # What the tests and the runner expect of a distribution: bash (copied in
@@ -23,6 +24,11 @@ for tool in modprobe insmod rmmod depmod lsmod; do
 done
 ln -sf /bin/busybox /usr/bin/env
 ln -sf /bin/bash /usr/bin/bash
+# The runner bounds each test with 'timeout --foreground S timeout S CMD'
+# when /usr/bin/timeout exists; busybox's timeout has no --foreground.
+printf '#!/bin/sh\n[ "$1" = --foreground ] && shift\nexec /bin/busybox timeout "$@"\n' \
+	>/usr/bin/timeout
+chmod +x /usr/bin/timeout
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tmpfs tmpfs /dev/shm
 depmod
@@ -42,4 +48,4 @@ mark() {
 	done
 }
 # shellcheck disable=SC2046 # one argument per word, on purpose
-./run_kselftest.sh $(cat mtinit-tests) | mark
+./run_kselftest.sh -o "$(cat mtinit-timeout)" $(cat mtinit-tests) | mark
