@@ -94,9 +94,10 @@ def padata_programs(kernel):
     shutil.rmtree(install, ignore_errors=True)
     log = ensure_dir(os.path.join(WORK, kernel))
     log = os.path.join(log, "padata-build.log")
+    # No O=: kselftest would pass it on to the module's kbuild, which must
+    # build against KDIR's own output directory.
     make = ["-C", os.path.join(KTREE, SELFTESTS), "TARGETS=padata",
-            "KDIR=" + kdir, "O=" + ensure_dir(os.path.join(WORK, kernel,
-                                                           "obj"))]
+            "KDIR=" + kdir]
     with build.build_lock():
         # The module is built in the tree's padata_test/: no object of
         # another kernel may be left there.
