@@ -136,7 +136,10 @@ def check_bisect(names):
     tree = os.path.join(BUILD, "bisect")
     odir = ensure_dir(os.path.join(BUILD, "out", "bisect"))
     git(["worktree", "prune"])
-    if not os.path.isdir(tree):
+    if not os.path.exists(os.path.join(tree, ".git")):
+        # Missing, or left half-made by an interrupted run.
+        shutil.rmtree(tree, ignore_errors=True)
+        git(["worktree", "prune"])
         git(["worktree", "add", "-f", "--detach", tree, "base"])
     commits = git(["rev-list", "--reverse", "base..HEAD"]).split()
     problems = []
