@@ -197,10 +197,17 @@ def _sparse(tree, odir, objects):
     from . import build
     present = [o for o in objects
                if os.path.exists(os.path.join(tree, o[:-2] + ".c"))]
-    _, out = run(["make", "-C", tree, "O=" + odir, "C=2",
-                  "-j%d" % (os.cpu_count() or 2), "CC=ccache gcc"] + present,
-                 quiet=True, check=False,
-                 env=dict(build.BUILD_ENV, **build.CCACHE_ENV))
+    rc, out = run(["make", "-C", tree, "O=" + odir, "C=2",
+                   "-j%d" % (os.cpu_count() or 2), "CC=ccache gcc"] +
+                  present, quiet=True, check=False,
+                  env=dict(build.BUILD_ENV, **build.CCACHE_ENV))
+    log = os.path.join(odir, "sparse.log")
+    with open(log, "w") as fh:
+        fh.write(out)
+    if rc != 0:
+        # A run that stopped early has fewer messages: never compare it.
+        raise MtinitError("make C=2 fails in %s; see %s"
+                          % (tree, os.path.relpath(log)))
     return _messages(out, SPARSE_MESSAGE)
 
 
@@ -230,7 +237,8 @@ def check_sparse(names):
 
 
 DOCS_DIRS = "core-api"
-DOCS_MESSAGE = r"\b(WARNING|ERROR|CRITICAL)\b"
+# Sphinx's own messages, and kernel-doc's (lower case) passed through it.
+DOCS_MESSAGE = r"\b(WARNING|ERROR|CRITICAL)\b|: (warning|error): "
 
 
 def _htmldocs(tree, name):

@@ -69,9 +69,10 @@ def _cmd_selftest(args):
 
 def _cmd_kselftest(args):
     from . import kselftest
-    kernels = args.kernel or ["stock", "patched"]
-    if "stock" in kernels:
-        kernels = ["stock"] + [k for k in kernels if k != "stock"]
+    # Stock always runs first: it is the reference every result is
+    # compared with.
+    kernels = ["stock"] + [k for k in args.kernel or ["patched"]
+                           if k != "stock"]
     kselftest.main(kernels, quick=args.quick)
 
 
@@ -155,8 +156,8 @@ def parser():
                        "selftests in the guest, compared with stock")
     s.add_argument("--kernel", action="append",
                    choices=["stock", "patched", "debug"],
-                   help="kernel(s) to run on (default: stock and patched; "
-                   "stock, when given, runs first and is the reference)")
+                   help="kernel(s) to compare with stock, which always runs "
+                   "first as the reference (default: patched)")
     s.add_argument("--quick", action="store_true",
                    help="only the run_vmtests.sh categories 'make test' "
                    "runs")

@@ -81,7 +81,7 @@ CASES = [
                "its per-page checks: the write-once path holds there too"},
     {"name": "shuffle, no init_on_alloc", "mem": "16G", "smp": 2,
      "debug": True, "append": "page_alloc.shuffle=1 init_on_alloc=0",
-     "proves": "page shuffling (built into debug) on the series' free "
+     "proves": "page shuffling (built into every kernel) on the series' free "
                "lists; DEBUG_VM's checks alone still take the write-once "
                "path"},
     {"name": "init_on_free, page_poison", "mem": "2G", "smp": 2,

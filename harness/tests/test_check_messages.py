@@ -39,5 +39,12 @@ class MessagesTest(unittest.TestCase):
                           "without end-string."])
 
 
+    def test_kernel_doc_warning_through_sphinx(self):
+        text = ("/work/x/build/linux/include/linux/padata.h:160: warning: "
+                "Function parameter or struct member 'node' not described "
+                "in 'padata_mt_job'\n")
+        self.assertEqual(len(check._messages(text, check.DOCS_MESSAGE)), 1)
+
+
 if __name__ == "__main__":
     unittest.main()

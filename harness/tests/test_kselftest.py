@@ -98,6 +98,13 @@ class CompareTest(unittest.TestCase):
                       problems)
         self.assertIn("patched passes 28 tests, stock 30", problems)
 
+    def test_a_new_failure_fails(self):
+        ref = dict({"t%d" % i: "pass" for i in range(30)}, s="skip")
+        mine = dict(ref, s="fail", **{"padata:padata_mt.sh": "fail"})
+        problems = kselftest.compare({"stock": ref, "patched": mine})
+        self.assertIn("patched does not pass what stock passes: "
+                      "padata:padata_mt.sh, s", problems)
+
     def test_a_missing_test_fails(self):
         ref = {"t%d" % i: "pass" for i in range(30)}
         mine = dict(ref)
