@@ -24,7 +24,7 @@ PACKAGES = {
     "git": "the kernel work tree",
     "python3-matplotlib": "the bench plot",
     "perl": "checkpatch.pl, kernel-doc and the kernel's build scripts",
-    "rsync": "kselftest's install rule",
+    "rsync": "kselftest's install rule (the padata suite too)",
     "sparse": "mtinit check: sparse on the files the series touches",
     "python3-sphinx": "mtinit check: Sphinx on Documentation/core-api",
     "libcap-dev": "mm selftests (static libcap)",
@@ -53,7 +53,7 @@ STEPS = {
     "sparse": _KERNEL_BUILD + ("sparse",),
     "docs": ("make", "perl", "python3-sphinx"),
     # The series' test modules, built against a kernel's build.
-    "selftest": _KERNEL_BUILD,
+    "selftest": _KERNEL_BUILD + ("rsync",),
     # Upstream's selftests, built statically from the patched tree (and
     # the padata module against each kernel); bash for the guest.
     "kselftest": _KERNEL_BUILD + ("rsync", "bash-static", "libcap-dev",

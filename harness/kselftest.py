@@ -88,7 +88,8 @@ def build_programs():
 def padata_programs(kernel):
     """The padata collection, installed by kselftest's own install rule,
     its test module built against the kernel; None when the kernel's tree
-    has no padata selftest (stock)."""
+    has no padata selftest (stock). Used by selftest.py too."""
+    deps.ensure_step("selftest")
     src = os.path.join(build.source_tree(kernel), SELFTESTS, "padata")
     if not os.path.exists(os.path.join(src, "padata_mt.sh")):
         return None
@@ -122,19 +123,17 @@ def guest_files(tree, dest):
 
 
 def module_files(kernel):
-    """The kernel's modules, where modprobe looks for them (the guest runs
-    depmod): mem-on-off-test.sh loads memory-notifier-error-inject."""
+    """The kernel's modules (its modules.order), where modprobe looks for
+    them (the guest runs depmod): mem-on-off-test.sh loads
+    memory-notifier-error-inject."""
     odir = build.out_dir(kernel)
-    release = open(os.path.join(odir, "include", "config",
-                                "kernel.release")).read().strip()
-    files = []
-    for dirpath, _, names in os.walk(odir):
-        for name in sorted(names):
-            if name.endswith(".ko"):
-                path = os.path.join(dirpath, name)
-                files.append((path, "/lib/modules/%s/kernel/%s" % (
-                    release, os.path.relpath(path, odir))))
-    return files
+    with open(os.path.join(odir, "include", "config",
+                           "kernel.release")) as fh:
+        release = fh.read().strip()
+    with open(os.path.join(odir, "modules.order")) as fh:
+        modules = [line.strip()[:-2] + ".ko" for line in fh if line.strip()]
+    return [(os.path.join(odir, m),
+             "/lib/modules/%s/kernel/%s" % (release, m)) for m in modules]
 
 
 def _read_list(install):

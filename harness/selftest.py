@@ -2,10 +2,9 @@
 
 import os
 import re
-import shutil
 
-from . import boot, build, deps, topology
-from .util import BUILD, KTREE, MtinitError, info, run
+from . import boot, kselftest, topology
+from .util import MtinitError, info
 
 GUEST = {"mem": "4G", "smp": 2}
 # Kernels whose suites run while CPUs go offline and online in the guest
@@ -22,28 +21,15 @@ BACKING = "sparse"
 
 def padata_suite(kernel):
     """The padata suite of the series: its script and its test module,
-    built as an external module against the kernel's build. None when the
-    series has no such suite."""
-    src = os.path.join(KTREE, PADATA)
-    if not os.path.exists(os.path.join(src, "padata_mt.sh")):
+    as kselftest's install rule builds them (harness/kselftest.py). None
+    when the kernel's tree has no such suite."""
+    install = kselftest.padata_programs(kernel)
+    if install is None:
         return None
-    deps.ensure_step("selftest")
-    mdir = os.path.join(BUILD, "selftests", kernel, "padata_test")
-    shutil.rmtree(mdir, ignore_errors=True)
-    shutil.copytree(os.path.join(src, "padata_test"), mdir)
-    log = os.path.join(os.path.dirname(mdir), "padata_test-build.log")
-    with build.build_lock():
-        try:
-            run(["make", "-C", KTREE, "O=" + build.out_dir(kernel),
-                 "M=" + mdir, "CC=ccache gcc", "modules"], log=log,
-                env=dict(build.BUILD_ENV, **build.CCACHE_ENV))
-        except MtinitError:
-            raise MtinitError("the padata test module does not build "
-                              "against the %s kernel; see %s"
-                              % (kernel, os.path.relpath(log)))
     guest = "/mtinit/selftests/padata"
-    return [(os.path.join(src, "padata_mt.sh"), guest + "/run.sh"),
-            (os.path.join(mdir, "padata_test.ko"),
+    return [(os.path.join(install, "padata", "padata_mt.sh"),
+             guest + "/run.sh"),
+            (os.path.join(install, "padata", "padata_test", "padata_test.ko"),
              guest + "/padata_test/padata_test.ko")]
 
 

@@ -36,16 +36,5 @@ depmod
 cd "$ksft" || { echo "no $ksft in the guest image"; exit 1; }
 VM_SELFTEST_ITEMS=$(cat mtinit-vm-categories)
 export VM_SELFTEST_ITEMS
-# Each test's start also goes to the kernel log, where it is timestamped
-# beside what the test makes the kernel print.
-mark() {
-	while IFS= read -r line; do
-		printf '%s\n' "$line"
-		case "$line" in
-		*"# running "*|"# selftests: "*)
-			echo "kselftest: ${line#\# }" >/dev/kmsg ;;
-		esac
-	done
-}
 # shellcheck disable=SC2046 # one argument per word, on purpose
-./run_kselftest.sh -o "$(cat mtinit-timeout)" $(cat mtinit-tests) | mark
+./run_kselftest.sh -o "$(cat mtinit-timeout)" $(cat mtinit-tests)
