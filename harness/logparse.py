@@ -10,12 +10,15 @@ TIMESTAMP = re.compile(r"^\[\s*(\d+\.\d+)\]\s?(.*)$")
 # Stock 6.12: "node 0 deferred pages initialised in 104ms"
 STOCK_DEFERRED = re.compile(
     r"node (\d+) deferred pages initialised in (\d+)ms")
-# The series: "node 0 initialised, 4161536 pages in 123.456 ms with 2 threads,
-# 4157440 from templates" (the last part: pages of the blocks written once
-# from a template; absent before the write-once patch).
+# The series: "node 0 initialised, 4161536 pages in 123.456 ms with 2 threads
+# (limit 2), 4157440 from templates". The count is of the threads that ran
+# the node's jobs, the limit what they were allowed; before the patch that
+# reports the threads that ran, the line has only the limit, as the count.
+# The last part, pages of the blocks written once from a template, is absent
+# before the write-once patch.
 SERIES_DEFERRED = re.compile(
     r"node (\d+) initialised, (\d+) pages in (\d+\.\d+) ms with (\d+) "
-    r"threads?(?:, (\d+) from templates)?")
+    r"threads?(?: \(limit (\d+)\))?(?:, (\d+) from templates)?")
 INIT_STARTED = re.compile(r"Run \S+ as init process")
 MEMORY_LINE = re.compile(
     r"Memory: (\d+)K/(\d+)K available \((\d+)K kernel code, (\d+)K rwdata, "
@@ -54,8 +57,8 @@ def strip_timestamp(line):
 
 
 def deferred(dmesg):
-    """Deferred-init lines as [{node, pages, ms, threads, from_templates}],
-    by node; what a kernel does not print is None."""
+    """Deferred-init lines as [{node, pages, ms, threads, limit,
+    from_templates}], by node; what a kernel does not print is None."""
     nodes = []
     for line in dmesg.splitlines():
         _, text = strip_timestamp(line)
@@ -64,13 +67,14 @@ def deferred(dmesg):
             nodes.append({"node": int(m.group(1)), "pages": int(m.group(2)),
                           "ms": float(m.group(3)),
                           "threads": int(m.group(4)),
-                          "from_templates": _int_or_none(m.group(5))})
+                          "limit": int(m.group(5) or m.group(4)),
+                          "from_templates": _int_or_none(m.group(6))})
             continue
         m = STOCK_DEFERRED.search(text)
         if m:
             nodes.append({"node": int(m.group(1)), "pages": None,
                           "ms": float(m.group(2)), "threads": None,
-                          "from_templates": None})
+                          "limit": None, "from_templates": None})
     return sorted(nodes, key=lambda n: n["node"])
 
 

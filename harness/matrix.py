@@ -37,7 +37,7 @@ CASES = [
     {"name": "CPU-less node", "numa": "2G@0-1,16G", "smp": 2,
      "debug": True,
      "proves": "a node with memory and no CPUs borrows node 0's CPUs (the "
-               "line says 2 threads for node 1) and loses nothing"},
+               "line says a limit of 2 threads for node 1) and loses nothing"},
     {"name": "memory-less node", "numa": "6G@0-1,0@2-3", "smp": 4,
      "debug": True,
      "proves": "a node with CPUs and no memory: no deferred work, nothing "
@@ -149,7 +149,8 @@ def node_cpus(spec):
 
 
 def deferred_problems(result, spec, threads):
-    """The series' deferred-init lines: pages and the thread count."""
+    """The series' deferred-init lines: pages, the thread limit and the
+    threads that ran."""
     problems = []
     cpus = node_cpus(spec)
     if not result["deferred"]:
@@ -161,9 +162,13 @@ def deferred_problems(result, spec, threads):
             continue
         default = max(cpus.get(line["node"], 0), 1)
         want = min(threads, default) if threads else default
-        if line["threads"] != want:
-            problems.append("node %d: %d threads, expected %d"
-                            % (line["node"], line["threads"], want))
+        if line["limit"] != want:
+            problems.append("node %d: a limit of %d threads, expected %d"
+                            % (line["node"], line["limit"], want))
+        if not 1 <= line["threads"] <= line["limit"]:
+            problems.append("node %d: %d threads ran, the limit is %d"
+                            % (line["node"], line["threads"],
+                               line["limit"]))
         problems += template_problems(line)
     return problems
 

@@ -32,6 +32,7 @@ class StockBootTest(unittest.TestCase):
     def test_stock_deferred_line(self):
         self.assertEqual(self.result["deferred"], [
             {"node": 0, "pages": None, "ms": 468.0, "threads": None,
+             "limit": None,
              "from_templates": None}])
         self.assertEqual(self.result["deferred_ms"], 468.0)
 
@@ -67,14 +68,14 @@ class StockBootTest(unittest.TestCase):
 class SeriesLineTest(unittest.TestCase):
     def test_series_format(self):
         text = ("[    0.9] node 1 initialised, 8126464 pages in 123.456 ms "
-                "with 2 threads, 8122368 from templates\n"
+                "with 1 threads (limit 2), 8122368 from templates\n"
                 "[    0.8] node 0 initialised, 1 pages in 0.012 ms "
                 "with 1 threads\n")
         self.assertEqual(logparse.deferred(text), [
-            {"node": 0, "pages": 1, "ms": 0.012, "threads": 1,
+            {"node": 0, "pages": 1, "ms": 0.012, "threads": 1, "limit": 1,
              "from_templates": None},
-            {"node": 1, "pages": 8126464, "ms": 123.456, "threads": 2,
-             "from_templates": 8122368}])
+            {"node": 1, "pages": 8126464, "ms": 123.456, "threads": 1,
+             "limit": 2, "from_templates": 8122368}])
 
 
 class FailedBootTest(unittest.TestCase):

@@ -8,11 +8,16 @@ from harness.util import ROOT
 
 
 def result(*lines):
-    """Deferred lines (node, pages, ms, threads[, from_templates]); without
-    a template count, all pages came from templates."""
-    keys = ("node", "pages", "ms", "threads", "from_templates")
-    return {"deferred": [dict(zip(keys, line + (line[1],) * (len(line) < 5)))
-                         for line in lines]}
+    """Deferred lines (node, pages, ms, threads[, from_templates[, limit]]);
+    without a template count, all pages came from templates; without a
+    limit, it is the threads that ran."""
+    keys = ("node", "pages", "ms", "threads", "from_templates", "limit")
+    found = []
+    for line in lines:
+        line = line + (line[1],) * (len(line) < 5)
+        line = line + (line[3],) * (len(line) < 6)
+        found.append(dict(zip(keys, line)))
+    return {"deferred": found}
 
 
 class ThreadExpectationTest(unittest.TestCase):
@@ -26,6 +31,17 @@ class ThreadExpectationTest(unittest.TestCase):
         self.assertEqual(matrix.deferred_problems(good, spec, None), [])
         self.assertEqual(matrix.deferred_problems(good, spec, 64), [])
         self.assertEqual(len(matrix.deferred_problems(good, spec, 1)), 1)
+
+    def test_threads_that_ran(self):
+        spec = topology.guest_spec(mem="4G", smp=2)
+        fewer = result((0, 100, 1.0, 1, 100, 2))
+        self.assertEqual(matrix.deferred_problems(fewer, spec, None), [])
+        more = result((0, 100, 1.0, 3, 100, 2))
+        self.assertEqual(matrix.deferred_problems(more, spec, None),
+                         ["node 0: 3 threads ran, the limit is 2"])
+        none = result((0, 100, 1.0, 0, 100, 2))
+        self.assertEqual(matrix.deferred_problems(none, spec, None),
+                         ["node 0: 0 threads ran, the limit is 2"])
 
     def test_stock_line_is_not_enough(self):
         spec = topology.guest_spec(mem="4G", smp=2)

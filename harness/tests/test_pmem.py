@@ -13,12 +13,13 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 # --pmem-loops 3 (fsdax, MTTCG, 2 vCPUs).
 STOCK_LOG = "stock-6G-pmem2G-fsdax3.serial.log"
 # The patched kernel's line, made from the series' exact format
-# "node %d device memmap initialised, %lu pages in %llu.%03llu ms with %u
-# threads" (no kernel printed it yet when this fixture was made).
+# "node %d device memmap initialised, %lu pages in %llu.%03llu ms with %d
+# threads (limit %u)" (no kernel printed it yet when this fixture was made).
 DEVICE_LINE = ("[    2.500000] node 0 device memmap initialised, %d pages in "
-               "12.345 ms with 2 threads")
+               "12.345 ms with 2 threads (limit 2)")
 DEFERRED_LINE = ("[    1.000000] node 0 initialised, 4161536 pages in "
-                 "123.456 ms with 2 threads, 4157440 from templates")
+                 "123.456 ms with 2 threads (limit 2), 4157440 from "
+                 "templates")
 
 
 def fixture(name):
@@ -181,7 +182,8 @@ class PatchedMessageTest(unittest.TestCase):
     def test_message_between_markers(self):
         result = analyse(with_device_lines(fixture(STOCK_LOG)))
         pm = result["pmem"]
-        line = {"node": 0, "pages": 524288, "ms": 12.345, "threads": 2}
+        line = {"node": 0, "pages": 524288, "ms": 12.345, "threads": 2,
+                "limit": 2}
         self.assertEqual(pm["kernel_lines"], [[line]] * 3)
         self.assertEqual(pm["threads"], 2)
         self.assertEqual(pmem.message_problems(pm), [])
@@ -199,15 +201,32 @@ class PatchedMessageTest(unittest.TestCase):
         self.assertIsNone(pmem.DEVICE_MEMMAP.search(DEFERRED_LINE))
         self.assertEqual(logparse.deferred(device + "\n" + DEFERRED_LINE), [
             {"node": 0, "pages": 4161536, "ms": 123.456, "threads": 2,
-             "from_templates": 4157440}])
+             "limit": 2, "from_templates": 4157440}])
         self.assertEqual(device_lines(DEFERRED_LINE + "\n" + device), [
-            {"node": 0, "pages": 524288, "ms": 12.345, "threads": 2}])
+            {"node": 0, "pages": 524288, "ms": 12.345, "threads": 2,
+             "limit": 2}])
 
-    def test_one_thread(self):
+    def test_line_before_the_threads_that_ran(self):
+        """Before the series reports the threads that ran, the one count
+        is the limit."""
         line = ("node 1 device memmap initialised, 8 pages in 0.001 ms "
                 "with 1 threads")
         self.assertEqual(device_lines(line), [
-            {"node": 1, "pages": 8, "ms": 0.001, "threads": 1}])
+            {"node": 1, "pages": 8, "ms": 0.001, "threads": 1, "limit": 1}])
+
+    def test_small_namespace_has_no_line(self):
+        pm = analyse(fixture(STOCK_LOG))["pmem"]
+        self.assertIn("no 'device memmap initialised' line",
+                      pmem.message_problems(pm)[0])
+        pm["pages"] = pmem.REPORTED_MIN_PAGES - 1
+        self.assertEqual(pmem.message_problems(pm), [])
+
+    def test_more_threads_than_the_limit(self):
+        serial = with_device_lines(fixture(STOCK_LOG)).replace(
+            "with 2 threads (limit 2)", "with 3 threads (limit 2)")
+        pm = analyse(serial)["pmem"]
+        self.assertEqual(pmem.message_problems(pm)[0],
+                         "pmem bind 1: 3 threads ran, the limit is 2")
 
 
 class StockDevdaxBootTest(unittest.TestCase):
@@ -235,7 +254,8 @@ def series_log(pages=524288, threads=2):
     serial = with_device_lines(fixture(STOCK_LOG), pages)
     return serial.replace("node 0 deferred pages initialised in 32ms",
                           "node 0 initialised, 1010000 pages in 32.000 ms "
-                          "with %d threads, 1009664 from templates" % threads)
+                          "with %d threads (limit %d), 1009664 from "
+                          "templates" % (threads, threads))
 
 
 def with_hotplug(serial):
