@@ -4,16 +4,31 @@ import os
 import re
 
 from . import boot, kselftest, topology
-from .util import MtinitError, info
+from .util import ROOT, MtinitError, info
 
-GUEST = {"mem": "4G", "smp": 2}
+# Two nodes of two CPUs: the padata suite binds a job to the other node
+# than the boot CPU's, confines callers to two of four CPUs (affinity,
+# cpuset) and limits them to two CPUs' worth of time (cpu.max).
+GUEST = {"mem": "4G", "smp": 4, "numa": "2G@0-1,2G@2-3"}
 # Kernels whose suites run while CPUs go offline and online in the guest
-# (guest/scripts/selftest.sh, mtinit.hotplug=): 4 vCPUs, CPUs 2-3 toggled,
-# so that CPU 1 stays free for the padata module's own cpu_hotplug case.
+# (guest/scripts/selftest.sh, mtinit.hotplug=). Other in-guest workloads
+# (pmem) toggle CPUs 2-3 of 4 vCPUs; the selftest toggles only CPU 3, so
+# that CPU 1 stays free for the padata module's own cpu_hotplug case and
+# node 1 and the padata suite's cpuset of CPUs 1-2 keep an online CPU.
 HOTPLUG_KERNELS = ("debug",)
 HOTPLUG_GUEST = {"mem": "4G", "smp": 4}
 HOTPLUG_CPUS = "2-3"
+SELFTEST_HOTPLUG_CPUS = "3-3"
 PADATA = os.path.join("tools", "testing", "selftests", "padata")
+# Kernels with lockdep also run the padata suite's planted lock inversion,
+# as a suite of its own that sorts after "padata" (the guest runs suites in
+# 'ls' order): the boot must report that one inversion, in the thread
+# function's lock, and no other problem.
+LOCKDEP_KERNELS = ("debug",)
+LOCKDEP_SUITE = "padata-lockdep"
+LOCKDEP_SCRIPT = os.path.join(ROOT, "guest", "scripts", "padata-lockdep.sh")
+LOCKDEP_REPORT = "WARNING: possible circular locking dependency detected"
+LOCKDEP_LOCK = "pt_inversion_lock"
 # Guest RAM (harness/backing.py): the suites test correctness, which
 # first-touch faults do not change, so nothing is prefaulted.
 BACKING = "sparse"
@@ -40,7 +55,24 @@ def suites(kernel):
     files = padata_suite(kernel)
     if files:
         found["padata"] = files
+        if kernel in LOCKDEP_KERNELS:
+            found[LOCKDEP_SUITE] = [
+                (LOCKDEP_SCRIPT,
+                 "/mtinit/selftests/%s/run.sh" % LOCKDEP_SUITE)]
     return found
+
+
+def lockdep_problems(splats, log):
+    """The planted inversion's boot: its report, once, about the planted
+    lock; returns (problems, the splats that remain to be judged)."""
+    problems = []
+    count = log.count(LOCKDEP_REPORT)
+    if count != 1:
+        problems.append("the planted lock inversion was reported %d times, "
+                        "not once" % count)
+    elif LOCKDEP_LOCK not in log[log.index(LOCKDEP_REPORT):]:
+        problems.append("the lockdep report does not name %s" % LOCKDEP_LOCK)
+    return problems, [s for s in splats if s != LOCKDEP_REPORT]
 
 
 def parse_ktap(text):
@@ -74,12 +106,19 @@ def verdict(text):
 
 def run_on(kernel):
     hotplug = kernel in HOTPLUG_KERNELS
-    spec = topology.guest_spec(**(HOTPLUG_GUEST if hotplug else GUEST))
+    spec = topology.guest_spec(**GUEST)
     extra = [f for files in suites(kernel).values() for f in files]
     result = boot.boot(kernel, spec, runs=["selftest"], extra_files=extra,
-                       timeout=900, append="mtinit.hotplug=" + HOTPLUG_CPUS
-                       if hotplug else "", backing=BACKING)
-    problems = boot.problems(result)
+                       timeout=900, append="mtinit.hotplug=" +
+                       SELFTEST_HOTPLUG_CPUS if hotplug else "",
+                       backing=BACKING)
+    if LOCKDEP_SUITE in suites(kernel) and result.get("log_dir"):
+        with open(os.path.join(ROOT, result["log_dir"], "dmesg.log"),
+                  errors="replace") as fh:
+            planted, rest = lockdep_problems(result["splats"], fh.read())
+        problems = planted + boot.problems(dict(result, splats=rest))
+    else:
+        problems = boot.problems(result)
     ktap = result.get("runs", {}).get("selftest")
     if ktap is None:
         problems.append("the guest printed no selftest report")
