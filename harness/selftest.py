@@ -107,12 +107,13 @@ def verdict(text):
 def run_on(kernel):
     hotplug = kernel in HOTPLUG_KERNELS
     spec = topology.guest_spec(**GUEST)
-    extra = [f for files in suites(kernel).values() for f in files]
+    found = suites(kernel)
+    extra = [f for files in found.values() for f in files]
     result = boot.boot(kernel, spec, runs=["selftest"], extra_files=extra,
                        timeout=900, append="mtinit.hotplug=" +
                        SELFTEST_HOTPLUG_CPUS if hotplug else "",
                        backing=BACKING)
-    if LOCKDEP_SUITE in suites(kernel) and result.get("log_dir"):
+    if LOCKDEP_SUITE in found and result.get("log_dir"):
         with open(os.path.join(ROOT, result["log_dir"], "dmesg.log"),
                   errors="replace") as fh:
             planted, rest = lockdep_problems(result["splats"], fh.read())

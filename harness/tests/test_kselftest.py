@@ -1,17 +1,10 @@
 """Upstream kselftest results: parsing the runner's KTAP, comparing with
 stock."""
 
-import os
 import unittest
 
 from harness import kselftest
-
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as fh:
-        return fh.read()
+from harness.tests.common import fixture
 
 
 SMALL = """TAP version 13

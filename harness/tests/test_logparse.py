@@ -1,16 +1,9 @@
 """Log parsing against real serial logs kept as fixtures."""
 
-import os
 import unittest
 
 from harness import boot, logparse
-
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as fh:
-        return fh.read()
+from harness.tests.common import fixture
 
 
 class StockBootTest(unittest.TestCase):

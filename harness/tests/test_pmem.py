@@ -1,14 +1,13 @@
 """--pmem: validation, the kernel parameters, and parsing a real boot."""
 
-import os
 import unittest
 from unittest import mock
 
 from harness import boot, logparse, matrix, pmem, report, topology
 from harness.tests.test_cli import mtinit
 from harness.util import MtinitError
+from harness.tests.common import fixture
 
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 # A real stock boot: ./mtinit boot --kernel stock --mem 6G --pmem 2G
 # --pmem-loops 3 (fsdax, MTTCG, 2 vCPUs).
 STOCK_LOG = "stock-6G-pmem2G-fsdax3.serial.log"
@@ -20,11 +19,6 @@ DEVICE_LINE = ("[    2.500000] node 0 device memmap initialised, %d pages in "
 DEFERRED_LINE = ("[    1.000000] node 0 initialised, 4161536 pages in "
                  "123.456 ms with 2 threads (limit 2), 4157440 from "
                  "templates")
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as fh:
-        return fh.read()
 
 
 def spec(mem, size, **kw):
@@ -348,7 +342,6 @@ class BenchTableTest(unittest.TestCase):
         text = report.pmem_table("t", self.rows([300.0, 330.0]), 0.3)
         self.assertIn("0.98x     315.0 (  21.2)  0.30x NO", text)
         self.assertNotIn("instructions", text)
-
 
 
 class HotplugReportTest(unittest.TestCase):

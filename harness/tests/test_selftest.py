@@ -2,17 +2,10 @@
 the kernel log of a real debug-kernel boot: one lockdep report about
 pt_inversion_lock, after the padata suite's 17 cases."""
 
-import os
 import unittest
 
 from harness import logparse, selftest
-
-FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
-
-
-def fixture(name):
-    with open(os.path.join(FIXTURES, name)) as fh:
-        return fh.read()
+from harness.tests.common import fixture
 
 
 class LockdepInversionTest(unittest.TestCase):
