@@ -1,5 +1,6 @@
 """make bench: stock vs patched, alternating boots, medians and ratios."""
 
+import collections
 import json
 import os
 
@@ -21,6 +22,14 @@ CONFIGS = [
     {"title": "18 GiB guest, 2 vCPUs, node 0: 2 GiB + both CPUs, "
               "node 1: 16 GiB, no CPUs, MTTCG",
      "numa": "2G@0-1,16G", "smp": 2, "mode": "mttcg", "backing": "prealloc",
+     "variants": [("stock", None), ("patched", 1), ("patched", None)]},
+    # Two CPU-less nodes, equally near to two nodes of one CPU each: the
+    # series initialises them from different nodes and spreads each one's
+    # threads over both; the table says where they ran (cpu_less_runs()).
+    {"title": "14 GiB guest, 2 vCPUs, nodes 0 and 1: 1 GiB + 1 CPU each, "
+              "nodes 2 and 3: 6 GiB, no CPUs, MTTCG",
+     "numa": "1G@0,1G@1,6G,6G", "smp": 2, "mode": "mttcg",
+     "backing": "prealloc",
      "variants": [("stock", None), ("patched", 1), ("patched", None)]},
     # icount is deterministic: one boot each is exact.
     {"title": "16 GiB guest, 1 vCPU, icount (1 ns = 1 instruction)",
@@ -48,7 +57,7 @@ CONFIGS = [
      "variants": [("stock", None), ("patched", None)]},
 ]
 DEFAULT_BOOTS = 5
-QUICK = {"configs": [0, 2], "boots": 2}
+QUICK = {"configs": [0, 3], "boots": 2}
 # How a table's title names the guest RAM its boots had.
 BACKING_TITLES = {"prealloc": "prefaulted RAM (prealloc)",
                   "sparse": "sparse RAM"}
@@ -114,8 +123,24 @@ def rows_of(config, spec, results):
             "label": variant[0], "threads": used, "node_pct": pct,
             "boot_ms": [r["boot_ms"] for r in runs],
             "deferred_ms": [r["deferred_ms"] for r in runs],
+            "cpu_less": cpu_less_runs(runs),
         })
     return rows
+
+
+def cpu_less_runs(runs):
+    """Where the series says the nodes without CPUs of a variant's boots
+    were initialised from and their threads ran: [{node, from_node,
+    ran_on, boots}], by node, the commonest first (empty for stock, which
+    does not say)."""
+    seen = collections.Counter(
+        (line["node"], line["from_node"], tuple(line["ran_on"]))
+        for result in runs for line in result["deferred"]
+        if line.get("from_node") is not None)
+    ordered = sorted(seen.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0]))
+    return [{"node": node, "from_node": source, "ran_on": list(ran_on),
+             "boots": boots}
+            for (node, source, ran_on), boots in ordered]
 
 
 def per_page_line(results):

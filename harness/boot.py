@@ -139,6 +139,7 @@ def analyse(serial, rc, timeout):
         "memory_line": logparse.memory_line(full),
         "freed_kb": logparse.freed_kb(full),
         "zones": logparse.zoneinfo(sec.get("zoneinfo", "")),
+        "padata_jobs": logparse.padata_jobs(full),
         "splats": sorted(set(logparse.splats(serial) + logparse.splats(dmesg)),
                          key=(serial + dmesg).find),
     }
@@ -184,14 +185,25 @@ def accounting_problems(result, managed_kb):
     return []
 
 
+def cpu_less_note(line):
+    """', no CPUs: from node F, threads on nodes L' for a deferred-init
+    line of a node without CPUs (the series says so), else ''."""
+    if line.get("from_node") is None:
+        return ""
+    return ", no CPUs: " + logparse.cpu_less_text(line)
+
+
 def print_summary(result):
     status = "ok" if result["ok"] else "FAILED: %s" % result["error"]
     print("%s %s %s smp=%d numa=%s: %s" % (
         result["kernel"], result["mode"], result["mem"], result["smp"],
         result["numa"], status))
     for node in result["deferred"]:
-        print("  node %d: %s pages in %.3f ms, %s threads" % (
-            node["node"], node["pages"], node["ms"], node["threads"]))
+        print("  node %d: %s pages in %.3f ms, %s threads%s" % (
+            node["node"], node["pages"], node["ms"], node["threads"],
+            cpu_less_note(node)))
+    if result["padata_jobs"]:
+        print("  %d padata job(s) traced" % len(result["padata_jobs"]))
     print("  boot %s ms, deferred %s ms, MemTotal %s kB, %d splats, logs %s"
           % (result["boot_ms"], result["deferred_ms"], result["memtotal_kb"],
              len(result["splats"]), result["log_dir"]))

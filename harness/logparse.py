@@ -2,6 +2,8 @@
 
 import re
 
+from .util import ranges
+
 BEGIN = re.compile(r"@@MTINIT-BEGIN (\S+)@@")
 END = re.compile(r"@@MTINIT-END rc=(\d+)@@")
 DONE = "@@MTINIT-DONE@@"
@@ -19,6 +21,23 @@ STOCK_DEFERRED = re.compile(
 SERIES_DEFERRED = re.compile(
     r"node (\d+) initialised, (\d+) pages in (\d+\.\d+) ms with (\d+) "
     r"threads?(?: \(limit (\d+)\))?(?:, (\d+) from templates)?")
+# The series, for a node with memory and no CPUs, just before its line
+# above: "node 2 has no CPUs, initialised from node 0 with threads on nodes
+# 0-1": the node whose CPUs its pgdatinit thread ran on, and (the kernel's
+# %*pbl list) every node whose CPUs ran at least one chunk of its jobs.
+CPU_LESS = re.compile(
+    r"node (\d+) has no CPUs, initialised from node (\d+) with threads on "
+    r"nodes ((?:\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*)?)\s*$")
+# The series' tracepoints, one pair per padata multithreaded job, in dmesg
+# with 'trace_event=padata:* tp_printk'. fn is the job's thread function
+# (%ps: a symbol name, "name [module]" for a module's, an address without
+# KALLSYMS); max_threads and threads are ints.
+PADATA_START = re.compile(
+    r"padata_mt_start: fn=(\S+(?: \[\S+\])?) start=(\d+) size=(\d+) "
+    r"chunk=(\d+) max_threads=(-?\d+)")
+PADATA_END = re.compile(
+    r"padata_mt_end: fn=(\S+(?: \[\S+\])?) start=(\d+) size=(\d+) "
+    r"threads=(-?\d+) ns=(\d+)")
 INIT_STARTED = re.compile(r"Run \S+ as init process")
 MEMORY_LINE = re.compile(
     r"Memory: (\d+)K/(\d+)K available \((\d+)K kernel code, (\d+)K rwdata, "
@@ -56,12 +75,18 @@ def strip_timestamp(line):
     return (float(m.group(1)), m.group(2)) if m else (None, line)
 
 
+def _texts(dmesg):
+    """The text of each line, without its timestamp."""
+    return (strip_timestamp(line)[1] for line in dmesg.splitlines())
+
+
 def deferred(dmesg):
     """Deferred-init lines as [{node, pages, ms, threads, limit,
-    from_templates}], by node; what a kernel does not print is None."""
+    from_templates, from_node, ran_on}], by node; what a kernel does not
+    print is None (from_node and ran_on: cpu_less_nodes(), for a node
+    without CPUs)."""
     nodes = []
-    for line in dmesg.splitlines():
-        _, text = strip_timestamp(line)
+    for text in _texts(dmesg):
         m = SERIES_DEFERRED.search(text)
         if m:
             nodes.append({"node": int(m.group(1)), "pages": int(m.group(2)),
@@ -75,7 +100,99 @@ def deferred(dmesg):
             nodes.append({"node": int(m.group(1)), "pages": None,
                           "ms": float(m.group(2)), "threads": None,
                           "limit": None, "from_templates": None})
+    borrowed = {n["node"]: n for n in cpu_less_nodes(dmesg)}
+    for line in nodes:
+        found = borrowed.get(line["node"], {})
+        line["from_node"] = found.get("from_node")
+        line["ran_on"] = found.get("ran_on")
     return sorted(nodes, key=lambda n: n["node"])
+
+
+def cpu_less_nodes(dmesg):
+    """The series' lines about nodes without CPUs, by node:
+    [{node, from_node, ran_on: [nodes]}]."""
+    found = []
+    for text in _texts(dmesg):
+        m = CPU_LESS.search(text)
+        if m:
+            found.append({"node": int(m.group(1)),
+                          "from_node": int(m.group(2)),
+                          "ran_on": node_list(m.group(3))})
+    return sorted(found, key=lambda n: n["node"])
+
+
+def node_list(text):
+    """The kernel's %*pbl list as numbers: '0-1,3' -> [0, 1, 3]; '' -> []."""
+    nodes = []
+    for part in filter(None, text.split(",")):
+        first, _, last = part.partition("-")
+        nodes.extend(range(int(first), int(last or first) + 1))
+    return nodes
+
+
+def node_list_text(nodes):
+    """node_list()'s inverse: [0, 1, 3] -> '0-1,3'."""
+    return ",".join("%d" % first if first == last else "%d-%d" % (first, last)
+                    for first, last in ranges(nodes))
+
+
+def cpu_less_text(line):
+    """'from node 0, threads on nodes 0-1': what the series said about a
+    node without CPUs (a dict with from_node and ran_on)."""
+    return "from node %d, threads on nodes %s" % (
+        line["from_node"], node_list_text(line["ran_on"]))
+
+
+def padata_jobs(dmesg):
+    """The padata_mt_start/padata_mt_end trace events as jobs, in the
+    order they started (an end without a start: where it ended): [{fn,
+    start, size, chunk, max_threads, threads, ns}]. Jobs on different nodes
+    run at once, so their lines interleave: an end closes the earliest open
+    start of the same fn, start and size. What the missing event of an
+    unpaired one would say is None (unpaired_padata() lists them)."""
+    jobs, open_jobs = [], {}
+    for text in _texts(dmesg):
+        m = PADATA_START.search(text)
+        if m:
+            job = _padata_job(m)
+            job.update(chunk=int(m.group(4)), max_threads=int(m.group(5)))
+            jobs.append(job)
+            open_jobs.setdefault(_job_key(job), []).append(job)
+            continue
+        m = PADATA_END.search(text)
+        if m:
+            waiting = open_jobs.get(_job_key(_padata_job(m)))
+            if waiting:
+                job = waiting.pop(0)
+            else:
+                job = _padata_job(m)
+                jobs.append(job)
+            job.update(threads=int(m.group(4)), ns=int(m.group(5)))
+    return jobs
+
+
+def _padata_job(m):
+    """A job from a start or end event's fn, start and size."""
+    return {"fn": m.group(1), "start": int(m.group(2)),
+            "size": int(m.group(3)), "chunk": None, "max_threads": None,
+            "threads": None, "ns": None}
+
+
+def _job_key(job):
+    return job["fn"], job["start"], job["size"]
+
+
+def unpaired_padata(jobs):
+    """One description per event of padata_jobs() without its pair."""
+    found = []
+    for job in jobs:
+        where = "fn=%s start=%d size=%d" % (job["fn"], job["start"],
+                                            job["size"])
+        if job["ns"] is None:
+            found.append("padata_mt_start without an end: " + where)
+        elif job["max_threads"] is None:
+            found.append("padata_mt_end without a start: " + where)
+    return found
 
 
 def _int_or_none(text):

@@ -6,8 +6,8 @@ import re
 import subprocess
 import sys
 
-from . import (base, boot, build, check, compare, kselftest, selftest,
-               topology)
+from . import (base, boot, build, check, compare, kselftest, logparse,
+               selftest, topology)
 from .util import KTREE, ROOT, MtinitError, info
 
 # Guest RAM of every boot of the matrix (harness/backing.py): sparse. The
@@ -15,11 +15,20 @@ from .util import KTREE, ROOT, MtinitError, info
 # 64-256 GiB guests cannot be prefaulted on a 24 GiB host, and prefaulting
 # even 16 GiB costs host time on every boot.
 BACKING = "sparse"
+# The series' padata tracepoints (padata:padata_mt_start and _end, one pair
+# per multithreaded job) printed to dmesg. Every patched and debug boot of a
+# row whose parameters have it checks each traced job
+# (padata_trace_problems()); stock has no such events and only says that it
+# failed to enable them.
+PADATA_TRACE = "trace_event=padata:* tp_printk"
+# The thread function of deferred init's jobs (mm/mm_init.c).
+DEFERRED_FN = "deferred_init_memmap_chunk"
 
 # Every case boots stock, patched and patched with one thread per node;
 # "debug": True adds the debug kernel (lockdep, DEBUG_VM, object debugging).
 # "proves" is the README's "what it proves" column (matrix.table());
-# "expect" checks that the row's parameters took effect (expect_problems()).
+# "expect" checks that the row's parameters took effect (expect_problems();
+# the SERIES_EXPECT keys only on kernels with the series).
 CASES = [
     {"name": "16G, 2 vCPUs", "mem": "16G", "smp": 2, "debug": True,
      "proves": "the series loses no page; thread count changes nothing; "
@@ -36,8 +45,21 @@ CASES = [
                "(more vCPUs than host cores)"},
     {"name": "CPU-less node", "numa": "2G@0-1,16G", "smp": 2,
      "debug": True,
-     "proves": "a node with memory and no CPUs borrows node 0's CPUs (the "
-               "line says a limit of 2 threads for node 1) and loses nothing"},
+     "proves": "a node with memory and no CPUs is initialised from node 0 "
+               "(`node 1 has no CPUs, initialised from node 0 with threads on "
+               "nodes 0`, a limit of 2 threads: every online CPU) and loses "
+               "nothing"},
+    # QEMU's default distances make nodes 0 and 1 equally near to 2 and 3:
+    # the kernel starts the k-th CPU-less node at a different one.
+    {"name": "two CPU-less nodes", "numa": "2G@0,2G@1,8G,8G", "smp": 2,
+     "debug": True, "append": PADATA_TRACE,
+     "expect": {"initialised_from": {2: 0, 3: 1}},
+     "proves": "two nodes without CPUs, equally near to two nodes with one "
+               "CPU each, are initialised from different nodes (node 2 from "
+               "0, node 3 from 1), each limited to both CPUs, with threads "
+               "only on nodes with CPUs; the padata tracepoints pair up, no "
+               "job runs more threads than its max_threads, and deferred "
+               "init's jobs ran the threads its lines report"},
     {"name": "memory-less node", "numa": "6G@0-1,0@2-3", "smp": 4,
      "debug": True,
      "proves": "a node with CPUs and no memory: no deferred work, nothing "
@@ -67,9 +89,13 @@ CASES = [
      "proves": "deferred_grow_zone() before deferred init stays exact, and "
                "deferred init is left fewer pages than without it"},
     {"name": "2M hugepages", "mem": "16G", "smp": 2, "debug": True,
-     "append": "hugepages=1024", "expect": {"hugetlb_kb": 1024 * 2048},
+     "append": "hugepages=1024 " + PADATA_TRACE,
+     "expect": {"hugetlb_kb": 1024 * 2048,
+                "padata_fns": ["hugetlb_pages_alloc_boot_node"]},
      "proves": "boot-time 2 MiB pages (allocated with padata after deferred "
-               "init) on top of the series' buddy state"},
+               "init) on top of the series' buddy state; hugetlb's "
+               "allocation job is traced, paired and within its "
+               "max_threads"},
     # What distributions turn on changes the free path; the series' line
     # must still count nearly every page as written from a template
     # (template_problems()). Every kernel has Debian's values
@@ -89,10 +115,14 @@ CASES = [
      "proves": "features that write every freed page do it per block, on "
                "the write-once path too (page_poison: debug only)"},
     {"name": "1G hugepages", "mem": "16G", "smp": 2,
-     "append": "hugepagesz=1G hugepages=2",
-     "expect": {"hugetlb_kb": 2 * 1024 * 1024},
+     "append": "hugepagesz=1G hugepages=2 " + PADATA_TRACE,
+     "expect": {"hugetlb_kb": 2 * 1024 * 1024,
+                "padata_fns": ["gather_bootmem_prealloc_parallel"]},
      "proves": "boot-time gigantic pages (memblock before deferred init, "
-               "gathered with padata) stay out of the deferred ranges"},
+               "gathered with padata) stay out of the deferred ranges; the "
+               "padata tracepoints show hugetlb's gathering job beside "
+               "deferred init's, each pair complete and within its "
+               "max_threads"},
 ]
 FULL_CASES = CASES + [
     {"name": "128G, 2 vCPUs", "mem": "128G", "smp": 2,
@@ -135,17 +165,26 @@ PARAM_CASES = [
 
 
 def node_cpus(spec):
-    """{node: CPUs that initialise its memory} of a guest.
-
-    A node without CPUs borrows the nearest node's; QEMU's default
-    distances make every other node equally near, so that is the lowest
-    numbered node with CPUs.
-    """
+    """{node: the default thread limit of its deferred init} of a guest:
+    its CPU count, or for a node without CPUs every online CPU (the series
+    spreads its threads over the nodes with CPUs, nearest first)."""
     if not spec["nodes"]:
         return {0: spec["smp"]}
-    counts = [len(n["cpus"]) for n in spec["nodes"]]
-    lender = next((c for c in counts if c), 1)
-    return {nid: c or lender for nid, c in enumerate(counts)}
+    return {nid: len(n["cpus"]) or spec["smp"]
+            for nid, n in enumerate(spec["nodes"])}
+
+
+def nodes_with_cpus(spec):
+    """The nodes of a guest that have CPUs."""
+    if not spec["nodes"]:
+        return {0}
+    return {nid for nid, n in enumerate(spec["nodes"]) if n["cpus"]}
+
+
+def cpu_less(spec):
+    """The nodes of a guest with memory and no CPUs."""
+    return [nid for nid, n in enumerate(spec["nodes"] or [])
+            if n["mem_mb"] and not n["cpus"]]
 
 
 def deferred_problems(result, spec, threads):
@@ -170,7 +209,104 @@ def deferred_problems(result, spec, threads):
                             % (line["node"], line["threads"],
                                line["limit"]))
         problems += template_problems(line)
+    return problems + cpu_less_problems(result["deferred"], spec)
+
+
+def cpu_less_problems(lines, spec):
+    """Each node without CPUs says which node's CPUs its pgdatinit thread
+    ran on and on which nodes its threads ran (deferred(): from_node,
+    ran_on); no node with CPUs says it has none."""
+    problems = []
+    with_cpus = nodes_with_cpus(spec)
+    by_node = {line["node"]: line for line in lines}
+    for nid in cpu_less(spec):
+        line = by_node.get(nid, {})
+        if line.get("from_node") is None:
+            problems.append("node %d has no CPUs but dmesg lacks 'node %d has "
+                            "no CPUs, initialised from node ...'" % (nid, nid))
+        else:
+            problems += borrowed_problems(line, with_cpus)
+    for line in lines:
+        if line["node"] in with_cpus and line.get("from_node") is not None:
+            problems.append("node %d has CPUs but the series says it has "
+                            "none" % line["node"])
     return problems
+
+
+def borrowed_problems(line, with_cpus):
+    """A node without CPUs was initialised from a node with CPUs, whose
+    CPUs ran some of its chunks, and only CPUs of nodes with CPUs did."""
+    problems = []
+    node, source, ran_on = line["node"], line["from_node"], line["ran_on"]
+    if source not in with_cpus:
+        problems.append("node %d: initialised from node %d, which has no "
+                        "CPUs" % (node, source))
+    if source not in ran_on:
+        problems.append("node %d: initialised from node %d, but its threads "
+                        "ran on nodes '%s'" % (
+                            node, source, logparse.node_list_text(ran_on)))
+    strays = sorted(set(ran_on) - with_cpus)
+    if strays:
+        problems.append("node %d: threads on nodes %s, which have no CPUs"
+                        % (node, logparse.node_list_text(strays)))
+    return problems
+
+
+def traces_padata(append):
+    """The boot's kernel parameters turn the padata tracepoints on."""
+    return "trace_event=padata" in append
+
+
+def padata_trace_problems(jobs, deferred_lines):
+    """The padata jobs traced by the series' tracepoints (padata_jobs()):
+    every start has exactly one end and every end its start, there is at
+    least one job, each ran 1 to max(max_threads, 1) threads (an empty job
+    may run none), and the most threads of deferred init's jobs are the
+    most its lines report (each node reports its largest job's count)."""
+    if not jobs:
+        return ["no padata job traced (padata_mt_start/padata_mt_end)"]
+    problems = logparse.unpaired_padata(jobs) + address_fn_problems(jobs)
+    for job in jobs:
+        problems += job_thread_problems(job)
+    return problems + deferred_job_problems(jobs, deferred_lines)
+
+
+def address_fn_problems(jobs):
+    """A kernel without KALLSYMS prints a job's fn as an address, which no
+    check can tell from another."""
+    addresses = sorted({j["fn"] for j in jobs if j["fn"].startswith("0x")})
+    if not addresses:
+        return []
+    return ["padata job functions printed as addresses (%s): the kernel "
+            "lacks CONFIG_KALLSYMS" % ", ".join(addresses)]
+
+
+def job_thread_problems(job):
+    """1 <= threads <= max(max_threads, 1), or 0 for a job of size 0;
+    an unpaired job (unpaired_padata()) is not judged here."""
+    if job["threads"] is None or job["max_threads"] is None:
+        return []
+    least = 0 if job["size"] == 0 else 1
+    most = max(job["max_threads"], 1)
+    if least <= job["threads"] <= most:
+        return []
+    return ["padata job fn=%s start=%d size=%d: %d threads ran, "
+            "max_threads %d" % (job["fn"], job["start"], job["size"],
+                                job["threads"], job["max_threads"])]
+
+
+def deferred_job_problems(jobs, deferred_lines):
+    """The most threads one of deferred init's jobs ran is the most any
+    node's deferred-init line reports."""
+    ran = max((j["threads"] for j in jobs
+               if j["fn"] == DEFERRED_FN and j["threads"] is not None),
+              default=None)
+    reported = max((line["threads"] for line in deferred_lines
+                    if line["threads"] is not None), default=None)
+    if ran == reported:
+        return []
+    return ["the %s jobs ran at most %s threads, the deferred-init lines "
+            "report at most %s" % (DEFERRED_FN, ran, reported)]
 
 
 # Share of a node's deferred pages that must come from templates (the
@@ -196,6 +332,18 @@ def template_problems(line):
     return []
 
 
+# "expect" keys about what only the series prints: Matrix.expected()
+# leaves them out for stock (series_expect()).
+SERIES_EXPECT = ("initialised_from", "padata_fns")
+
+
+def series_expect(expect, kernel):
+    """The part of a row's "expect" entry that holds on kernel."""
+    if kernel != "stock":
+        return expect
+    return {k: v for k, v in expect.items() if k not in SERIES_EXPECT}
+
+
 def expect_problems(result, expect):
     """A row's parameters took effect (its "expect" entry)."""
     problems = []
@@ -212,7 +360,33 @@ def expect_problems(result, expect):
             result.get("hugetlb_kb") != expect["hugetlb_kb"]:
         problems.append("Hugetlb %s kB, expected %d kB"
                         % (result.get("hugetlb_kb"), expect["hugetlb_kb"]))
+    if "initialised_from" in expect:
+        problems += initialised_from_problems(result["deferred"],
+                                              expect["initialised_from"])
+    if "padata_fns" in expect:
+        problems += traced_fn_problems(result["padata_jobs"],
+                                       expect["padata_fns"])
     return problems
+
+
+def initialised_from_problems(deferred_lines, wanted):
+    """Each node without CPUs of wanted ({node: from_node}) was initialised
+    from that node, as its 'has no CPUs' line says."""
+    found = {line["node"]: line.get("from_node") for line in deferred_lines}
+    return ["node %d initialised from node %s, expected node %d"
+            % (node, found.get(node), source)
+            for node, source in sorted(wanted.items())
+            if found.get(node) != source]
+
+
+def traced_fn_problems(jobs, fns):
+    """Each of fns is the thread function of at least one traced padata
+    job: the engine's users that the row's parameters call ran, and were
+    traced."""
+    traced = {job["fn"] for job in jobs}
+    return ["no padata job of %s traced (traced: %s)"
+            % (fn, ", ".join(sorted(traced)) or "none")
+            for fn in fns if fn not in traced]
 
 
 def pages_by_node(result):
@@ -250,6 +424,10 @@ class Matrix:
         if not bad and kernel != "stock":
             self.fail("%s [%s]" % (where, kernel),
                       deferred_problems(result, spec, threads))
+            if traces_padata(append):
+                self.fail("%s [%s: padata trace]" % (where, kernel),
+                          padata_trace_problems(result["padata_jobs"],
+                                                result["deferred"]))
         return result if not bad else None
 
     def case(self, case):
@@ -280,7 +458,8 @@ class Matrix:
         for kernel, result in results.items():
             if result and case.get("expect"):
                 self.fail("%s [%s: expected]" % (name, kernel),
-                          expect_problems(result, case["expect"]))
+                          expect_problems(result, series_expect(
+                              case["expect"], kernel)))
 
     def free_close(self, name, stock, **others):
         """Free memory after boot within compare.FREE_TOLERANCE_KB of

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-from .util import MtinitError
+from .util import MtinitError, ranges
 
 MODES = {
     "mttcg": ["-accel", "tcg,thread=multi"],
@@ -50,23 +50,13 @@ def memory_args(spec, backing):
             "-machine", "memory-backend=m0"]
     for nid, node in enumerate(nodes):
         numa = "node,nodeid=%d" % nid
-        for first, last in _ranges(node["cpus"]):
+        for first, last in ranges(node["cpus"]):
             numa += ",cpus=%d-%d" % (first, last)
         if node["mem_mb"]:
             args += memory_backend("m%d" % nid, node["mem_mb"], backing)
             numa += ",memdev=m%d" % nid
         args += ["-numa", numa]
     return args
-
-
-def _ranges(cpus):
-    out = []
-    for cpu in sorted(cpus):
-        if out and out[-1][1] == cpu - 1:
-            out[-1][1] = cpu
-        else:
-            out.append([cpu, cpu])
-    return [tuple(r) for r in out]
 
 
 def command(kernel, initrd, spec, mode, backing, append, serial_log):

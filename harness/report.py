@@ -2,6 +2,8 @@
 
 import statistics
 
+from .logparse import cpu_less_text
+
 
 def stats(values):
     """(median, stdev) of the non-None values; (None, None) if none."""
@@ -39,6 +41,11 @@ def _cell(median, spread):
                                 if noisy(median, spread) else " ")
 
 
+def _thr(row):
+    """The '(thr)' column: the row's thread count, '-' when unknown."""
+    return "%3s" % (row["threads"] if row["threads"] is not None else "-")
+
+
 def _finish(lines, cells):
     """A table's text from its lines; the noisy legend under it when one
     of its cells ((median, stdev) pairs) has the mark."""
@@ -51,9 +58,11 @@ def table(title, rows):
     """A cover-letter table for one configuration.
 
     rows: [{'label', 'node_pct', 'threads', 'boot_ms': [...],
-    'deferred_ms': [...]}]; the first row is the baseline (stock). Each
-    figure is a median with its stdev, marked noisy (NOISY_MARK, with the
-    legend under the table) when the stdev is above NOISY_SHARE of it.
+    'deferred_ms': [...], 'cpu_less': [...] (optional)}]; the first row is
+    the baseline (stock). Each figure is a median with its stdev, marked
+    noisy (NOISY_MARK, with the legend under the table) when the stdev is
+    above NOISY_SHARE of it. Rows with 'cpu_less' (bench.cpu_less_runs())
+    add lines under the table (cpu_less_lines()).
     """
     base_boot = stats(rows[0]["boot_ms"])[0]
     base_def = stats(rows[0]["deferred_ms"])[0]
@@ -79,11 +88,29 @@ def table(title, rows):
             sd, rd = _speedup(base_def, deferred[0])
         node = "%4s" % ("%d%%" % row["node_pct"]
                         if row["node_pct"] is not None else "--")
-        thr = "%3s" % (row["threads"] if row["threads"] is not None else "-")
         lines.append("%-7s %s (%s)  %s %s %s %s %s %s" % (
-            row["label"], node, thr, sb, rb, _cell(*boot), sd, rd,
+            row["label"], node, _thr(row), sb, rb, _cell(*boot), sd, rd,
             _cell(*deferred)))
-    return _finish(lines, cells)
+    return _finish(lines + cpu_less_lines(rows), cells)
+
+
+CPU_LESS_HEADING = ("nodes without CPUs, as the series reports them "
+                    "(boots):")
+
+
+def cpu_less_lines(rows):
+    """Under a table: for each row whose boots had nodes without CPUs
+    (patched), the node each was initialised from and the nodes its
+    threads ran on, with how many boots said so."""
+    lines = []
+    for row in rows:
+        said = ["node %d %s (%d)" % (seen["node"], cpu_less_text(seen),
+                                     seen["boots"])
+                for seen in row.get("cpu_less") or ()]
+        if said:
+            lines.append("%-7s (%s)  %s" % (row["label"], _thr(row),
+                                             "; ".join(said)))
+    return [CPU_LESS_HEADING] + lines if lines else []
 
 
 def plot(path, series, title):
@@ -148,9 +175,8 @@ def pmem_table(title, rows, target, icount=False):
             met = (bind[0] is not None and base and
                    bind[0] / base <= target)
             goal = "%4.2fx %s" % (target, "ok" if met else "NO")
-        thr = "%3s" % (row["threads"] if row["threads"] is not None else "-")
         lines.append("%-7s %s   %s %s %s %s  %s" % (
-            row["label"], thr, speedup, ratio, _cell(*bind), goal,
+            row["label"], _thr(row), speedup, ratio, _cell(*bind), goal,
             _cell(*memmap)))
     pages = next((r["pages"] for r in rows if r["pages"]), None)
     if pages:

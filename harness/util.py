@@ -91,3 +91,14 @@ def os_error_message(err):
                 "MTINIT_OUT)" % (where, err.strerror))
     return "%s%s: %s" % ("I/O error on" if where else "I/O error", where,
                          err.strerror or err)
+
+
+def ranges(numbers):
+    """[0, 1, 3] -> [(0, 1), (3, 3)]: the runs of consecutive numbers."""
+    out = []
+    for number in sorted(numbers):
+        if out and out[-1][1] == number - 1:
+            out[-1][1] = number
+        else:
+            out.append([number, number])
+    return [tuple(r) for r in out]

@@ -195,7 +195,8 @@ class PatchedMessageTest(unittest.TestCase):
         self.assertIsNone(pmem.DEVICE_MEMMAP.search(DEFERRED_LINE))
         self.assertEqual(logparse.deferred(device + "\n" + DEFERRED_LINE), [
             {"node": 0, "pages": 4161536, "ms": 123.456, "threads": 2,
-             "limit": 2, "from_templates": 4157440}])
+             "limit": 2, "from_templates": 4157440, "from_node": None,
+             "ran_on": None}])
         self.assertEqual(device_lines(DEFERRED_LINE + "\n" + device), [
             {"node": 0, "pages": 524288, "ms": 12.345, "threads": 2,
              "limit": 2}])

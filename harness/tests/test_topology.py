@@ -27,6 +27,19 @@ class NumaTest(unittest.TestCase):
         self.assertEqual(spec["nodes"], [
             {"mem_mb": 2048, "cpus": [0, 1]}, {"mem_mb": 32768, "cpus": []}])
 
+    def test_two_cpu_less_nodes(self):
+        """A node without '@CPUS' has none, and four nodes are fine."""
+        spec = topology.guest_spec(numa="2G@0,2G@1,16G,16G", smp=2)
+        self.assertEqual(spec["mem"], "36G")
+        self.assertEqual([n["cpus"] for n in spec["nodes"]],
+                         [[0], [1], [], []])
+        numa = [a for a in qemu.memory_args(spec, "sparse")
+                if a.startswith("node,")]
+        self.assertEqual(numa, ["node,nodeid=0,cpus=0-0,memdev=m0",
+                                "node,nodeid=1,cpus=1-1,memdev=m1",
+                                "node,nodeid=2,memdev=m2",
+                                "node,nodeid=3,memdev=m3"])
+
     def test_memory_less_node(self):
         spec = topology.guest_spec(numa="4G@0-1,0@2-3")
         self.assertEqual(spec["smp"], 4)

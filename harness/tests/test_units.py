@@ -208,6 +208,36 @@ class ReportTest(unittest.TestCase):
         # The mark does not move the columns.
         self.assertEqual(len(lines[5]) + 1, len(lines[6]))
 
+    def test_cpu_less_lines(self):
+        """The patched rows of a guest with nodes without CPUs say where
+        those were initialised from and their threads ran."""
+        rows = [
+            {"label": "stock", "node_pct": 50, "threads": 1,
+             "boot_ms": [1000], "deferred_ms": [400], "cpu_less": []},
+            {"label": "patched", "node_pct": 50, "threads": 1,
+             "boot_ms": [900], "deferred_ms": [200],
+             "cpu_less": [{"node": 2, "from_node": 0, "ran_on": [0],
+                           "boots": 5},
+                          {"node": 3, "from_node": 1, "ran_on": [1],
+                           "boots": 5}]},
+            {"label": "patched", "node_pct": 100, "threads": 2,
+             "boot_ms": [900], "deferred_ms": [100],
+             "cpu_less": [{"node": 2, "from_node": 0, "ran_on": [0, 1],
+                           "boots": 4},
+                          {"node": 2, "from_node": 0, "ran_on": [0],
+                           "boots": 1}]},
+        ]
+        lines = report.table("T", rows).splitlines()
+        self.assertEqual(lines[8:], [
+            report.CPU_LESS_HEADING,
+            "patched (  1)  node 2 from node 0, threads on nodes 0 (5); "
+            "node 3 from node 1, threads on nodes 1 (5)",
+            "patched (  2)  node 2 from node 0, threads on nodes 0-1 (4); "
+            "node 2 from node 0, threads on nodes 0 (1)"])
+        for row in rows:
+            row["cpu_less"] = []
+        self.assertNotIn(report.CPU_LESS_HEADING, report.table("T", rows))
+
     def test_noisy_pmem_row(self):
         rows = [
             {"label": "stock", "threads": 1, "pages": 100,
@@ -273,6 +303,37 @@ class BenchBackingTest(unittest.TestCase):
         self.assertEqual(len(refusals), 2)
         self.assertIn("18 GiB guest", refusals[1])
         self.assertIn("a prealloc 18G guest needs 20.0G", refusals[1])
+
+    def test_two_cpu_less_nodes(self):
+        """A prefaulted MTTCG guest with two nodes without CPUs, not in
+        the quick bench."""
+        from harness import bench
+        config = next(c for c in bench.CONFIGS
+                      if c.get("numa") == "1G@0,1G@1,6G,6G")
+        self.assertEqual((config["smp"], config["mode"], config["backing"],
+                          config["variants"]),
+                         (2, "mttcg", "prealloc", [("stock", None),
+                                                   ("patched", 1),
+                                                   ("patched", None)]))
+        self.assertTrue(config["title"].startswith("14 GiB guest, 2 vCPUs"))
+        self.assertEqual(bench.config_spec(config)["mem_mb"], 14 * 1024)
+        self.assertNotIn(config, bench.select_configs(quick=True))
+
+    def test_cpu_less_runs(self):
+        from harness import bench
+
+        def run(*said):
+            return {"deferred": [
+                {"node": 0, "from_node": None, "ran_on": None}] + [
+                {"node": n, "from_node": f, "ran_on": r} for n, f, r in said]}
+        runs = [run((2, 0, [0, 1]), (3, 1, [0, 1])),
+                run((2, 0, [0]), (3, 1, [0, 1])),
+                run((2, 0, [0, 1]), (3, 1, [0, 1]))]
+        self.assertEqual(bench.cpu_less_runs(runs), [
+            {"node": 2, "from_node": 0, "ran_on": [0, 1], "boots": 2},
+            {"node": 2, "from_node": 0, "ran_on": [0], "boots": 1},
+            {"node": 3, "from_node": 1, "ran_on": [0, 1], "boots": 3}])
+        self.assertEqual(bench.cpu_less_runs([run(), run()]), [])
 
     def test_quick_is_one_prealloc_16g_and_one_icount(self):
         from harness import bench
