@@ -34,7 +34,7 @@ CPU_LESS = re.compile(
 # KALLSYMS); max_threads and threads are ints.
 PADATA_START = re.compile(
     r"padata_mt_start: fn=(\S+(?: \[\S+\])?) start=(\d+) size=(\d+) "
-    r"chunk=(\d+) max_threads=(-?\d+)")
+    r"chunk=(\d+) max_threads=(-?\d+) threads=(\d+)")
 PADATA_END = re.compile(
     r"padata_mt_end: fn=(\S+(?: \[\S+\])?) start=(\d+) size=(\d+) "
     r"threads=(-?\d+) ns=(\d+)")
@@ -155,7 +155,8 @@ def padata_jobs(dmesg):
         m = PADATA_START.search(text)
         if m:
             job = _padata_job(m)
-            job.update(chunk=int(m.group(4)), max_threads=int(m.group(5)))
+            job.update(chunk=int(m.group(4)), max_threads=int(m.group(5)),
+                       given=int(m.group(6)))
             jobs.append(job)
             open_jobs.setdefault(_job_key(job), []).append(job)
             continue
@@ -175,7 +176,7 @@ def _padata_job(m):
     """A job from a start or end event's fn, start and size."""
     return {"fn": m.group(1), "start": int(m.group(2)),
             "size": int(m.group(3)), "chunk": None, "max_threads": None,
-            "threads": None, "ns": None}
+            "given": None, "threads": None, "ns": None}
 
 
 def _job_key(job):

@@ -47,7 +47,7 @@ CASES = [
      "debug": True,
      "proves": "a node with memory and no CPUs is initialised from node 0 "
                "(`node 1 has no CPUs, initialised from node 0 with threads on "
-               "nodes 0`, a limit of 2 threads: every online CPU) and loses "
+               "nodes 0`, a limit of 2 threads: node 0's CPUs) and loses "
                "nothing"},
     # QEMU's default distances make nodes 0 and 1 equally near to 2 and 3:
     # the kernel starts the k-th CPU-less node at a different one.
@@ -56,10 +56,11 @@ CASES = [
      "expect": {"initialised_from": {2: 0, 3: 1}},
      "proves": "two nodes without CPUs, equally near to two nodes with one "
                "CPU each, are initialised from different nodes (node 2 from "
-               "0, node 3 from 1), each limited to both CPUs, with threads "
-               "only on nodes with CPUs; the padata tracepoints pair up, no "
-               "job runs more threads than its max_threads, and deferred "
-               "init's jobs ran the threads its lines report"},
+               "0, node 3 from 1), each limited to that node's CPU, with "
+               "threads only on nodes with CPUs; the padata tracepoints pair "
+               "up, no job runs more threads than it was given nor is given "
+               "more than its max_threads, and deferred init's jobs ran the "
+               "threads its lines report"},
     {"name": "memory-less node", "numa": "6G@0-1,0@2-3", "smp": 4,
      "debug": True,
      "proves": "a node with CPUs and no memory: no deferred work, nothing "
@@ -166,12 +167,18 @@ PARAM_CASES = [
 
 def node_cpus(spec):
     """{node: the default thread limit of its deferred init} of a guest:
-    its CPU count, or for a node without CPUs every online CPU (the series
-    spreads its threads over the nodes with CPUs, nearest first)."""
+    its CPU count, or for a node without CPUs that of the node it borrows
+    from. QEMU's default distances make every other node equally near, and
+    the series starts a CPU-less node at the (node % count)-th node with
+    CPUs, in id order, so that nodes one apart start on different ones."""
     if not spec["nodes"]:
         return {0: spec["smp"]}
-    return {nid: len(n["cpus"]) or spec["smp"]
-            for nid, n in enumerate(spec["nodes"])}
+    counts = [len(n["cpus"]) for n in spec["nodes"]]
+    lenders = [nid for nid, count in enumerate(counts) if count]
+    if not lenders:
+        return {nid: 1 for nid in range(len(counts))}
+    return {nid: count or counts[lenders[nid % len(lenders)]]
+            for nid, count in enumerate(counts)}
 
 
 def nodes_with_cpus(spec):
@@ -282,17 +289,19 @@ def address_fn_problems(jobs):
 
 
 def job_thread_problems(job):
-    """1 <= threads <= max(max_threads, 1), or 0 for a job of size 0;
+    """1 <= threads <= given <= max(max_threads, 1), or 0 threads for a job
+    of size 0 (given: the threads the start event says the job was given);
     an unpaired job (unpaired_padata()) is not judged here."""
     if job["threads"] is None or job["max_threads"] is None:
         return []
     least = 0 if job["size"] == 0 else 1
     most = max(job["max_threads"], 1)
-    if least <= job["threads"] <= most:
+    given = job.get("given", most)
+    if least <= job["threads"] <= given <= most:
         return []
-    return ["padata job fn=%s start=%d size=%d: %d threads ran, "
+    return ["padata job fn=%s start=%d size=%d: %d threads ran, %d given, "
             "max_threads %d" % (job["fn"], job["start"], job["size"],
-                                job["threads"], job["max_threads"])]
+                                job["threads"], given, job["max_threads"])]
 
 
 def deferred_job_problems(jobs, deferred_lines):

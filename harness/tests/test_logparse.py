@@ -79,15 +79,15 @@ class CpuLessLineTest(unittest.TestCase):
 
     def test_lines(self):
         self.assertEqual(logparse.cpu_less_nodes(fixture(TWO_CPU_LESS)), [
-            {"node": 2, "from_node": 0, "ran_on": [0, 1]},
-            {"node": 3, "from_node": 1, "ran_on": [0, 1]}])
+            {"node": 2, "from_node": 0, "ran_on": [0]},
+            {"node": 3, "from_node": 1, "ran_on": [1]}])
 
     def test_merged_into_the_deferred_lines(self):
         lines = logparse.deferred(fixture(TWO_CPU_LESS))
         self.assertEqual([(l["node"], l["threads"], l["limit"],
                            l["from_node"], l["ran_on"]) for l in lines],
                          [(0, 1, 1, None, None), (1, 1, 1, None, None),
-                          (2, 2, 2, 0, [0, 1]), (3, 2, 2, 1, [0, 1])])
+                          (2, 1, 1, 0, [0]), (3, 1, 1, 1, [1])])
 
     def test_node_lists(self):
         for text, nodes in (("1", [1]), ("0-1", [0, 1]), ("0,2-3", [0, 2, 3]),
@@ -120,23 +120,25 @@ class PadataTraceTest(unittest.TestCase):
 
     def test_the_announced_format(self):
         text = ("[    1.234567] padata_mt_start: fn=deferred_init_memmap_chunk"
-                " start=1048576 size=3145728 chunk=32768 max_threads=2\n"
+                " start=1048576 size=3145728 chunk=32768 max_threads=2"
+                " threads=2\n"
                 "[    1.274690] padata_mt_end: fn=deferred_init_memmap_chunk "
                 "start=1048576 size=3145728 threads=2 ns=40123456\n")
         self.assertEqual(logparse.padata_jobs(text), [
             {"fn": "deferred_init_memmap_chunk", "start": 1048576,
-             "size": 3145728, "chunk": 32768, "max_threads": 2, "threads": 2,
-             "ns": 40123456}])
+             "size": 3145728, "chunk": 32768, "max_threads": 2, "given": 2,
+             "threads": 2, "ns": 40123456}])
 
     def test_interleaved_jobs_pair_up(self):
         jobs = logparse.padata_jobs(fixture(TWO_CPU_LESS))
         self.assertEqual(logparse.unpaired_padata(jobs), [])
-        self.assertEqual([(j["start"], j["max_threads"], j["threads"])
-                          for j in jobs],
-                         [(65536, 1, 1), (1081344, 1, 1), (3440640, 2, 2),
-                          (1343488, 2, 2), (5504512, 2, 1), (3407360, 2, 1),
-                          (0, 4, 1)])
-        self.assertEqual(jobs[2]["ns"], 368000000)
+        self.assertEqual([(j["start"], j["max_threads"], j["given"],
+                           j["threads"]) for j in jobs],
+                         [(65536, 1, 1, 1), (1081344, 1, 1, 1),
+                          (1343488, 1, 1, 1), (3440640, 1, 1, 1),
+                          (5504512, 1, 1, 1), (3407360, 1, 1, 1),
+                          (0, 4, 3, 1)])
+        self.assertEqual(jobs[2]["ns"], 303980402)
         self.assertEqual(jobs[-1]["fn"], "gather_bootmem_prealloc_parallel")
 
     def test_start_without_end(self):
@@ -168,7 +170,8 @@ class PadataTraceTest(unittest.TestCase):
 
     def test_a_module_function(self):
         text = ("[    9.000000] padata_mt_start: fn=padata_mt_test_fn "
-                "[padata_mt_test] start=0 size=8 chunk=1 max_threads=4\n")
+                "[padata_mt_test] start=0 size=8 chunk=1 max_threads=4 "
+                "threads=4\n")
         self.assertEqual(logparse.padata_jobs(text)[0]["fn"],
                          "padata_mt_test_fn [padata_mt_test]")
 

@@ -28,9 +28,11 @@ class ThreadExpectationTest(unittest.TestCase):
         spec = topology.guest_spec(numa="2G@0-1,16G")
         self.assertEqual(matrix.node_cpus(spec), {0: 2, 1: 2})
 
-    def test_cpu_less_nodes_may_use_every_cpu(self):
+    def test_cpu_less_nodes_borrow_in_turn(self):
+        spec = topology.guest_spec(numa="2G@0,2G@1-2,16G,16G", smp=3)
+        self.assertEqual(matrix.node_cpus(spec), {0: 1, 1: 2, 2: 1, 3: 2})
         spec = topology.guest_spec(numa="2G@0,2G@1,16G,16G", smp=2)
-        self.assertEqual(matrix.node_cpus(spec), {0: 1, 1: 1, 2: 2, 3: 2})
+        self.assertEqual(matrix.node_cpus(spec), {0: 1, 1: 1, 2: 1, 3: 1})
         self.assertEqual(matrix.cpu_less(spec), [2, 3])
         self.assertEqual(matrix.nodes_with_cpus(spec), {0, 1})
         one = topology.guest_spec(mem="4G", smp=2)
@@ -95,15 +97,14 @@ class CpuLessNodeTest(unittest.TestCase):
         self.assertEqual(matrix.deferred_problems(result, spec, None), [])
         self.assertEqual(matrix.deferred_problems(result, spec, 64), [])
 
-    def test_old_limit_of_the_lender_is_wrong_now(self):
-        """The limit of a node without CPUs is every online CPU (2), not
-        its lender's CPU count (1)."""
+    def test_limit_of_the_lender(self):
+        """The limit of a node without CPUs is its lender's CPU count (1),
+        not every online CPU (2)."""
         _, spec, result = two_cpu_less(fixture(TWO_CPU_LESS).replace(
-            "(limit 2)", "(limit 1)").replace("with 2 threads",
-                                              "with 1 threads"))
+            "(limit 1)", "(limit 2)"))
         self.assertEqual(matrix.deferred_problems(result, spec, None), [
-            "node 2: a limit of 1 threads, expected 2",
-            "node 3: a limit of 1 threads, expected 2"])
+            "node %d: a limit of 2 threads, expected 1" % node
+            for node in range(4)])
 
     def test_from_a_node_without_cpus(self):
         _, spec, result = two_cpu_less(say(fixture(TWO_CPU_LESS), 3, 2,
@@ -133,7 +134,7 @@ class CpuLessNodeTest(unittest.TestCase):
     def test_old_message_is_not_enough(self):
         dmesg = fixture(TWO_CPU_LESS).replace(
             "node 2 has no CPUs, initialised from node 0 with threads on "
-            "nodes 0-1", "node 2 has no CPUs, initialising it with node 0's")
+            "nodes 0", "node 2 has no CPUs, initialising it with node 0's")
         _, spec, result = two_cpu_less(dmesg)
         self.assertIn("node 2 has no CPUs but dmesg lacks",
                       matrix.deferred_problems(result, spec, None)[0])
@@ -168,7 +169,7 @@ class PadataTraceTest(unittest.TestCase):
         jobs[3].update(threads=None, ns=None)
         self.assertEqual(matrix.padata_trace_problems(jobs, lines), [
             "padata_mt_start without an end: fn=deferred_init_memmap_chunk "
-            "start=1343488 size=2031616"])
+            "start=3440640 size=2031616"])
 
     def test_unpaired_end(self):
         jobs, lines = self.jobs_and_lines(HUGEPAGES_1G)
@@ -182,7 +183,7 @@ class PadataTraceTest(unittest.TestCase):
         jobs[-1]["threads"] = 2
         self.assertEqual(matrix.padata_trace_problems(jobs, lines), [
             "padata job fn=gather_bootmem_prealloc_parallel start=0 size=1: "
-            "2 threads ran, max_threads 1"])
+            "2 threads ran, 1 given, max_threads 1"])
 
     def test_thread_bounds(self):
         self.assertEqual(matrix.job_thread_problems(job(threads=2)), [])
@@ -203,7 +204,7 @@ class PadataTraceTest(unittest.TestCase):
                           "padata_mt_end)"])
 
     def test_deferred_threads_must_match_the_lines(self):
-        jobs, lines = self.jobs_and_lines(TWO_CPU_LESS)
+        jobs, lines = self.jobs_and_lines(HUGEPAGES_1G)
         for line in lines:
             line["threads"] = min(line["threads"], 1)
         self.assertEqual(matrix.padata_trace_problems(jobs, lines), [
