@@ -129,6 +129,17 @@ class CompareTest(unittest.TestCase):
         patched = boot_result(self.zones(3998), 19992, code=4104)
         self.assertEqual(compare.against_stock(stock, patched), [])
 
+    def test_image_difference_below_a_page(self):
+        # Real figures of a CI run: rwdata +1K and bss -4K, managed equal.
+        stock = boot_result(self.zones(4000), 20000)
+        patched = boot_result(self.zones(4000), 20000)
+        patched["memory_line"].update(rwdata=1001, bss=996)
+        self.assertEqual(compare.against_stock(stock, patched), [])
+        lost = boot_result(self.zones(3999), 19996)
+        lost["memory_line"].update(rwdata=1001, bss=996)
+        self.assertIn("differ by -1",
+                      compare.against_stock(stock, lost)[0])
+
     def test_one_page_lost(self):
         stock = boot_result(self.zones(4000), 20000)
         patched = boot_result(self.zones(3999), 19996)
