@@ -140,6 +140,7 @@ def analyse(serial, rc, timeout):
         "freed_kb": logparse.freed_kb(full),
         "zones": logparse.zoneinfo(sec.get("zoneinfo", "")),
         "padata_jobs": logparse.padata_jobs(full),
+        "kunit": logparse.kunit(full),
         "splats": sorted(set(logparse.splats(serial) + logparse.splats(dmesg)),
                          key=(serial + dmesg).find),
     }
@@ -153,6 +154,10 @@ def problems(result):
     if result["splats"]:
         found.append("%d splat(s), first: %s" % (len(result["splats"]),
                                                  result["splats"][0]))
+    failed = logparse.kunit_failures(result.get("kunit", []))
+    if failed:
+        found.append("%d KUnit case(s) failed: %s" % (len(failed),
+                                                       ", ".join(failed)))
     if result["ok"]:
         if not result["zones"]:
             found.append("no zones in /proc/zoneinfo")

@@ -118,11 +118,28 @@ def check_kernel_doc(names):
     return problems
 
 
+def _kbuild_object(path, tree=None):
+    """Whether the C file path is built as an object of its own: its
+    directory's Makefile names it. A C file that another one #includes
+    (the series' KUnit suites, built into the file they test) is not, and
+    compiling it alone would fail."""
+    makefile = os.path.join(tree or KTREE, os.path.dirname(path), "Makefile")
+    if not os.path.exists(makefile):
+        return False
+    with open(makefile) as fh:
+        text = fh.read()
+    name = os.path.basename(path)[:-2]
+    pattern = r"(?<![\w-])%s\.o\b" % re.escape(name)
+    return re.search(pattern, text) is not None
+
+
 def _kernel_objects(names):
     """The kernel objects of the C files the series touches (tools/:
-    selftests and their modules are not kbuild objects)."""
+    selftests and their modules are not kbuild objects; nor are C files
+    that other C files include)."""
     return sorted({p[:-2] + ".o" for p in touched_files(names)
-                   if p.endswith(".c") and not p.startswith("tools/")})
+                   if p.endswith(".c") and not p.startswith("tools/") and
+                   _kbuild_object(p)})
 
 
 def check_bisect(names):
@@ -147,7 +164,9 @@ def check_bisect(names):
         return problems
     deps.ensure_step("build")
     with build.build_lock():
-        # The patched kernel's config (the series adds no Kconfig symbol).
+        # The patched kernel's config. The series' KUnit suites, #included
+        # by the files they test, are built by the debug kernel at the
+        # series' head.
         git(["checkout", "-q", "-f", commits[-1]], cwd=tree)
         build.configure("patched", tree, odir)
         for index, commit in enumerate(commits):

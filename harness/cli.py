@@ -67,6 +67,11 @@ def _cmd_selftest(args):
     selftest.main(kernels=args.kernel)
 
 
+def _cmd_kunit(args):
+    from . import kunit
+    kunit.main()
+
+
 def _cmd_kselftest(args):
     from . import kselftest
     # Stock always runs first: it is the reference every result is
@@ -151,6 +156,10 @@ def parser():
                    choices=["patched", "debug"],
                    help="kernel(s) to run on (default: patched)")
     s.set_defaults(func=_cmd_selftest)
+
+    s = sub.add_parser("kunit", help="the series' KUnit suites, in a "
+                       "boot of the debug kernel")
+    s.set_defaults(func=_cmd_kunit)
 
     s = sub.add_parser("kselftest", help="upstream's mm and memory-hotplug "
                        "selftests in the guest, compared with stock")

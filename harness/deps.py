@@ -77,6 +77,7 @@ COMMANDS = {
     "check": ("prepare", "check", "build", "sparse", "docs"),
     "selftest": ("selftest", "initramfs", "boot"),
     "kselftest": ("kselftest", "initramfs", "boot"),
+    "kunit": ("initramfs", "boot"),
     "test": ("unit tests", "prepare", "check", "build", "sparse", "docs",
              "initramfs", "boot", "selftest", "kselftest"),
 }

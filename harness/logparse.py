@@ -38,6 +38,15 @@ PADATA_START = re.compile(
 PADATA_END = re.compile(
     r"padata_mt_end: fn=(\S+(?: \[\S+\])?) start=(\d+) size=(\d+) "
     r"threads=(-?\d+) ns=(\d+)")
+# KUnit's KTAP in the kernel log, from the suites built in (the debug
+# kernel's, run at boot): a suite opens with "    # Subtest: NAME" and its
+# cases follow at the same indent as "ok N name", "not ok N name" or
+# "ok N name # SKIP reason". A parameterised case's own results are one
+# level deeper, and the suite's own result is at the left margin: neither
+# is a case here.
+KUNIT_SUITE = re.compile(r"^ {4}# Subtest: (\S+)\s*$")
+KUNIT_CASE = re.compile(
+    r"^ {4}(ok|not ok) \d+ (\S+)(?:\s+#\s*SKIP\b\s*(.*?))?\s*$")
 INIT_STARTED = re.compile(r"Run \S+ as init process")
 MEMORY_LINE = re.compile(
     r"Memory: (\d+)K/(\d+)K available \((\d+)K kernel code, (\d+)K rwdata, "
@@ -198,6 +207,30 @@ def unpaired_padata(jobs):
 
 def _int_or_none(text):
     return None if text is None else int(text)
+
+
+def kunit(text):
+    """Each KUnit case the log reports, in order, as {"suite", "case",
+    "status" ("ok", "fail" or "skip"), "reason" (a skip's, else "")}."""
+    cases, suite = [], None
+    for body in _texts(text):
+        m = KUNIT_SUITE.match(body)
+        if m:
+            suite = m.group(1)
+            continue
+        m = KUNIT_CASE.match(body)
+        if m and suite:
+            status = ("fail" if m.group(1) == "not ok" else
+                      "skip" if m.group(3) is not None else "ok")
+            cases.append({"suite": suite, "case": m.group(2),
+                          "status": status, "reason": m.group(3) or ""})
+    return cases
+
+
+def kunit_failures(cases):
+    """'suite.case' of each failed KUnit case."""
+    return ["%s.%s" % (c["suite"], c["case"]) for c in cases
+            if c["status"] == "fail"]
 
 
 def boot_ms(dmesg):

@@ -326,6 +326,29 @@ MIN_TEMPLATE_SHARE = 0.9
 MIN_TEMPLATE_PAGES = 65536
 
 
+# The KUnit suites that config/debug.config builds into the debug kernel,
+# which run at each of its boots (a failed case is a problem of every boot,
+# boot.problems()), and the case that only a node without CPUs exercises.
+DEBUG_KUNIT_SUITES = ("padata_mt", "memmap_template")
+CPU_LESS_KUNIT_CASE = ("padata_mt", "padata_kunit_cpu_node_cpu_less")
+
+
+def kunit_problems(cases, spec):
+    """The debug kernel's KUnit suites ran, and on a guest with CPU-less
+    nodes their placement case ran rather than skipped."""
+    ran = {c["suite"] for c in cases}
+    problems = ["KUnit suite %s did not run" % suite
+                for suite in DEBUG_KUNIT_SUITES if suite not in ran]
+    if cpu_less(spec):
+        suite, name = CPU_LESS_KUNIT_CASE
+        status = [c["status"] for c in cases
+                  if c["suite"] == suite and c["case"] == name]
+        if status != ["ok"]:
+            problems.append("KUnit %s.%s: %s on a guest with CPU-less nodes"
+                            % (suite, name, ", ".join(status) or "absent"))
+    return problems
+
+
 def template_problems(line):
     """The series' line says how many pages came from templates, and
     nearly all of a large node's did: whatever the kernel's config and
@@ -437,6 +460,9 @@ class Matrix:
                 self.fail("%s [%s: padata trace]" % (where, kernel),
                           padata_trace_problems(result["padata_jobs"],
                                                 result["deferred"]))
+        if not bad and kernel == "debug":
+            self.fail("%s [debug: KUnit]" % where,
+                      kunit_problems(result["kunit"], spec))
         return result if not bad else None
 
     def case(self, case):

@@ -2,6 +2,8 @@
 
 import os
 
+from harness import logparse
+
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
 
@@ -20,8 +22,36 @@ TWO_CPU_LESS = "patched-two-cpu-less-nodes-trace.dmesg.log"
 HUGEPAGES_1G = "patched-1G-hugepages-trace.dmesg.log"
 HUGEPAGES_2M = "patched-2M-hugepages-trace.dmesg.log"
 STOCK_TWO_CPU_LESS = "stock-two-cpu-less-nodes-trace.dmesg.log"
+# A real dmesg log of the debug kernel, whose KUnit suites run at boot, on
+# the guest of './mtinit kunit' (--numa 1G@0,1G@1,2G,2G --smp 2: two
+# CPU-less nodes; sparse RAM).
+DEBUG_KUNIT = "debug-two-cpu-less-nodes-kunit.dmesg.log"
 
 def without(text, needle):
     """text without its lines that contain needle."""
     return "".join(line for line in text.splitlines(True)
                    if needle not in line)
+
+
+def ktap(dmesg):
+    """The KTAP lines of a log, from its first 'KTAP version' line to the
+    last suite's own result (at the left margin)."""
+    lines = dmesg.splitlines(True)
+    first = next(i for i, line in enumerate(lines) if "KTAP version" in line)
+    last = max(i for i, line in enumerate(lines)
+               if logparse.strip_timestamp(line)[1].startswith(
+                   ("ok ", "not ok ")))
+    return "".join(lines[first:last + 1])
+
+
+def debug_ktap():
+    """The KUnit results every debug boot prints (from DEBUG_KUNIT)."""
+    return ktap(fixture(DEBUG_KUNIT))
+
+
+def with_debug_kunit(serial):
+    """A serial log with the debug kernel's KUnit results at the start of
+    its dmesg section, as a boot of the debug kernel has them."""
+    marker = "@@MTINIT-BEGIN dmesg@@\n"
+    assert marker in serial
+    return serial.replace(marker, marker + debug_ktap(), 1)

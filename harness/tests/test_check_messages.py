@@ -46,5 +46,28 @@ class MessagesTest(unittest.TestCase):
         self.assertEqual(len(check._messages(text, check.DOCS_MESSAGE)), 1)
 
 
+
+
+
+class KbuildObjectTest(unittest.TestCase):
+    """Only C files that their Makefile builds are compiled on their own
+    by check: a KUnit suite #included by the file it tests is not."""
+
+    def test_objects_and_included_files(self):
+        import os
+        import tempfile
+        with tempfile.TemporaryDirectory() as tree:
+            os.makedirs(os.path.join(tree, "mm"))
+            with open(os.path.join(tree, "mm", "Makefile"), "w") as fh:
+                fh.write("obj-y := mm_init.o page_alloc.o\n"
+                         "obj-$(CONFIG_X) += early-mm_init.o\n")
+            self.assertTrue(check._kbuild_object("mm/mm_init.c", tree))
+            self.assertTrue(check._kbuild_object("mm/page_alloc.c", tree))
+            self.assertFalse(check._kbuild_object("mm/mm_init_kunit.c",
+                                                  tree))
+            self.assertFalse(check._kbuild_object("mm/init.c", tree))
+            self.assertFalse(check._kbuild_object("fs/x.c", tree))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -5,8 +5,8 @@ import unittest
 
 from harness import compare, logparse, matrix, topology
 from harness.tests.common import (HUGEPAGES_1G, HUGEPAGES_2M,
-                                  STOCK_TWO_CPU_LESS, TWO_CPU_LESS, fixture,
-                                  without)
+                                  STOCK_TWO_CPU_LESS, TWO_CPU_LESS,
+                                  debug_ktap, fixture, without)
 from harness.util import ROOT
 
 
@@ -75,6 +75,7 @@ def two_cpu_less(dmesg=None):
     dmesg = fixture(TWO_CPU_LESS) if dmesg is None else dmesg
     return case, spec, {"deferred": logparse.deferred(dmesg),
                         "padata_jobs": logparse.padata_jobs(dmesg),
+                        "kunit": logparse.kunit(dmesg),
                         "zones": {}}
 
 
@@ -433,8 +434,9 @@ class TracedRowsTest(unittest.TestCase):
                                             dmesg), [])
         broken = without(dmesg, "padata_mt_end: fn=deferred_init_memmap_"
                                 "chunk start=65536")
+        # A debug boot prints its KUnit results too.
         self.assertEqual(self.boot_failures("debug", matrix.PADATA_TRACE,
-                                            broken),
+                                            debug_ktap() + broken),
                          ["w [debug: padata trace]: padata_mt_start without "
                           "an end: fn=deferred_init_memmap_chunk start=65536 "
                           "size=458752"])

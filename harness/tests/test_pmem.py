@@ -6,7 +6,7 @@ from unittest import mock
 from harness import boot, logparse, matrix, pmem, report, topology
 from harness.tests.test_cli import mtinit
 from harness.util import MtinitError
-from harness.tests.common import fixture
+from harness.tests.common import fixture, with_debug_kunit
 
 # A real stock boot: ./mtinit boot --kernel stock --mem 6G --pmem 2G
 # --pmem-loops 3 (fsdax, MTTCG, 2 vCPUs).
@@ -261,6 +261,12 @@ def with_hotplug(serial):
                           "now: ''\npmem memfree_after=", 1)
 
 
+def debug_log():
+    """A debug kernel's pmem boot: 4 vCPUs, binds under CPU hotplug, and
+    the KUnit results every debug boot prints."""
+    return with_debug_kunit(with_hotplug(series_log(threads=4)))
+
+
 class MatrixCaseTest(unittest.TestCase):
     """pmem.matrix_case() with boot.boot() replaced by fixture boots."""
     CASE = {"name": "pmem", "mem": "6G", "pmem": "2G", "smp": 2,
@@ -280,12 +286,12 @@ class MatrixCaseTest(unittest.TestCase):
 
     def test_all_good(self):
         logs = {"stock": fixture(STOCK_LOG), "patched": series_log(),
-                "debug": with_hotplug(series_log(threads=4))}
+                "debug": debug_log()}
         self.assertEqual(self.run_case(logs), [])
 
     def test_debug_without_hotplug_report(self):
         logs = {"stock": fixture(STOCK_LOG), "patched": series_log(),
-                "debug": series_log(threads=4)}
+                "debug": with_debug_kunit(series_log(threads=4))}
         self.assertEqual(self.run_case(logs), [
             "pmem [debug] [CPU hotplug]: no cpu-hotplug report from the "
             "bind loop"])
@@ -297,7 +303,7 @@ class MatrixCaseTest(unittest.TestCase):
             "node 0 initialised, 1010000 pages in 32.000 ms with 2 threads, "
             "1009664 from templates")
         logs = {"stock": fixture(STOCK_LOG), "patched": unthreaded,
-                "debug": with_hotplug(series_log(threads=4))}
+                "debug": debug_log()}
         self.assertEqual(self.run_case(logs), [
             "pmem [patched]: pmem: no 'device memmap initialised' line for "
             "bind(s) 1,2,3 of 3"])
@@ -305,7 +311,7 @@ class MatrixCaseTest(unittest.TestCase):
     def test_stock_with_a_message(self):
         logs = {"stock": with_device_lines(fixture(STOCK_LOG)),
                 "patched": series_log(),
-                "debug": with_hotplug(series_log(threads=4))}
+                "debug": debug_log()}
         self.assertEqual(self.run_case(logs), [
             "pmem [stock]: the stock kernel printed 3 device memmap "
             "line(s)"])
