@@ -6,7 +6,7 @@ MTINIT := $(PYTHON) ./mtinit
 .PHONY: bench bench-quick test test-full check unit prepare build refresh
 
 bench:
-	$(MTINIT) bench
+	$(MTINIT) bench --distro
 
 bench-quick:
 	$(MTINIT) bench --quick

@@ -56,8 +56,31 @@ CONFIGS = [
      "backing": "sparse", "append": "init_on_alloc=0",
      "variants": [("stock", None), ("patched", None)]},
 ]
+# The same work on the kernels as Debian configures them (build variants
+# stock-distro and distro: Debian's cloud-amd64 configuration itself,
+# init_on_alloc on), beside the tables above ('bench --distro', 'make
+# bench').
+DISTRO_CONFIGS = [
+    {"title": "16 GiB guest, 1 vCPU, icount (1 ns = 1 instruction)",
+     "mem": "16G", "smp": 1, "mode": "icount", "boots": 1,
+     "backing": "sparse", "target": 0.35,
+     "variants": [("stock-distro", None), ("distro", None)]},
+    {"title": "64 GiB guest, 1 vCPU, icount (1 ns = 1 instruction)",
+     "mem": "64G", "smp": 1, "mode": "icount", "boots": 1,
+     "backing": "sparse",
+     "variants": [("stock-distro", None), ("distro", None)]},
+    {"title": "16 GiB guest, 2 vCPUs, 1 node, MTTCG",
+     "mem": "16G", "smp": 2, "mode": "mttcg", "backing": "prealloc",
+     "variants": [("stock-distro", None), ("distro", 1), ("distro", None)]},
+]
 DEFAULT_BOOTS = 5
-QUICK = {"configs": [0, 3], "boots": 2}
+QUICK = {"configs": [0, 3], "distro_configs": [0], "boots": 2}
+# How a table's title names the kernels' configuration, by its reference.
+KERNEL_CONFIG_TITLES = {
+    "stock": "Guest config (tinyconfig + Debian's values, "
+             "config/guest.config)",
+    "stock-distro": "Debian's cloud-amd64 config (linux-config-6.12)",
+}
 # How a table's title names the guest RAM its boots had.
 BACKING_TITLES = {"prealloc": "prefaulted RAM (prealloc)",
                   "sparse": "sparse RAM"}
@@ -162,19 +185,32 @@ def per_page_line(results):
             % (max(pages), ", ".join(parts)))
 
 
-def select_configs(quick=False, only=None):
+def select_configs(quick=False, only=None, distro=False):
     """The bench's configurations: all, the quick ones, or only the
-    deferred-init ('deferred') or ZONE_DEVICE ('pmem') ones."""
+    deferred-init ('deferred'), ZONE_DEVICE ('pmem') or distro-kernel
+    ('distro') ones; distro adds the distro-kernel ones to the others."""
     configs = ([CONFIGS[i] for i in QUICK["configs"]] if quick
                else list(CONFIGS))
     pmem_configs = pmem.BENCH_QUICK if quick else pmem.BENCH_CONFIGS
-    if only == "deferred":
-        return configs
-    if only == "pmem":
-        return list(pmem_configs)
-    if only is not None:
-        raise MtinitError("--only '%s': use deferred or pmem" % only)
-    return configs + pmem_configs
+    distro_configs = ([DISTRO_CONFIGS[i] for i in QUICK["distro_configs"]]
+                      if quick else list(DISTRO_CONFIGS))
+    chosen = {"deferred": configs, "pmem": list(pmem_configs),
+              "distro": distro_configs, None: configs + pmem_configs}
+    if only not in chosen:
+        raise MtinitError("--only '%s': use deferred, pmem or distro" % only)
+    if distro and only != "distro":
+        return chosen[only] + distro_configs
+    return chosen[only]
+
+
+def kernels_of(configs):
+    """The kernels the configurations boot, each once, in order."""
+    kernels = []
+    for config in configs:
+        for kernel, _ in config["variants"]:
+            if kernel not in kernels:
+                kernels.append(kernel)
+    return kernels
 
 
 def prealloc_refusals(configs, available_mb):
@@ -191,10 +227,10 @@ def prealloc_refusals(configs, available_mb):
     return found
 
 
-def plan(quick=False, boots=None, only=None):
+def plan(quick=False, boots=None, only=None, distro=False):
     """The configurations and boots per configuration, checked: bad input
     and prealloc guests that the host cannot hold are refused up front."""
-    configs = select_configs(quick, only)
+    configs = select_configs(quick, only, distro)
     boots = boots or (QUICK["boots"] if quick else DEFAULT_BOOTS)
     if boots < 1:
         raise MtinitError("--boots must be at least 1")
@@ -206,11 +242,12 @@ def plan(quick=False, boots=None, only=None):
 
 
 def table_title(config, boots, results):
-    """A table's title line: the configuration, the guest RAM its boots
-    actually had, the boots."""
+    """A table's title line: the kernels' configuration, the guest, the
+    guest RAM its boots actually had, the boots."""
     used = sorted({r["backing"] for runs in results.values() for r in runs})
-    return "%s, %s, %d boot(s) each, medians" % (
-        config["title"], ", ".join(BACKING_TITLES[b] for b in used),
+    return "%s: %s, %s, %d boot(s) each, medians" % (
+        KERNEL_CONFIG_TITLES[config["variants"][0][0]], config["title"],
+        ", ".join(BACKING_TITLES[b] for b in used),
         config.get("boots", boots))
 
 
@@ -219,10 +256,10 @@ def main(bench_plan, skip_build=False):
     deps.ensure_step("bench plot")
     if not os.path.isdir(os.path.join(KTREE, ".git")):
         base.prepare()
-    if not skip_build:
-        build.build("stock")
-        build.build("patched")
     configs, boots = bench_plan["configs"], bench_plan["boots"]
+    if not skip_build:
+        for kernel in kernels_of(configs):
+            build.build(kernel)
     total = sum(c.get("boots", boots) * len(c["variants"]) for c in configs)
     done = [0]
 
@@ -246,6 +283,8 @@ def main(bench_plan, skip_build=False):
             text = report.table(title, rows)
         if config["mode"] == "icount" and not config.get("pmem"):
             text += per_page_line(results)
+        if config.get("target") and not config.get("pmem"):
+            text += report.target_line(rows, config["target"])
         tables.append(text)
         if config["mode"] == "mttcg" and not config.get("pmem"):
             for row in rows:

@@ -30,9 +30,10 @@ def _boot_dir(kernel, spec, mode, threads):
 def _kernel_append(kernel, threads, append):
     parts = []
     if threads is not None:
-        if kernel == "stock":
-            raise MtinitError("--threads needs the patched or debug kernel: "
-                              "stock has no %s= parameter" % THREADS_PARAM)
+        if kernel in build.STOCK_VARIANTS:
+            raise MtinitError("--threads needs a kernel with the series: "
+                              "%s has no %s= parameter"
+                              % (kernel, THREADS_PARAM))
         parts.append("%s=%d" % (THREADS_PARAM, threads))
     if append:
         parts.append(append)

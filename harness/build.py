@@ -1,17 +1,25 @@
-"""Kernel builds: stock (the base), patched (base + series), debug, kasan."""
+"""Kernel builds: stock (the base), patched (base + series), debug, kasan,
+and stock-distro and distro: the base and the series on Debian's own
+cloud-amd64 configuration."""
 
 import contextlib
 import fcntl
 import hashlib
 import json
 import os
-import re
 import shutil
 
-from . import deps
+from . import deps, distro
+from .kconfig import parse_fragment
 from .util import BUILD, KTREE, ROOT, MtinitError, ensure_dir, git, info, run
 
-VARIANTS = ("stock", "patched", "debug", "kasan")
+VARIANTS = ("stock", "patched", "debug", "kasan", "stock-distro", "distro")
+# The variants built from the base alone.
+STOCK_VARIANTS = ("stock", "stock-distro")
+# The variants whose configuration starts from Debian's (harness/distro.py)
+# rather than tinyconfig; only their bzImage is built (the guest loads no
+# modules, and Debian's 1100 modules would take hours here).
+DISTRO_VARIANTS = ("stock-distro", "distro")
 # What 'build all' and 'make test' build; kasan (a long build, small
 # guests only) is built by 'build kasan' and 'test --full'.
 CI_VARIANTS = ("stock", "patched", "debug")
@@ -21,6 +29,8 @@ FRAGMENTS = {
     "patched": ["guest.config", "kselftest.config"],
     "debug": ["guest.config", "kselftest.config", "debug.config"],
     "kasan": ["guest.config", "kselftest.config", "kasan.config"],
+    "stock-distro": ["distro.config"],
+    "distro": ["distro.config"],
 }
 # Upstream selftests' own config files, merged from the kernel tree being
 # built, before config/'s fragments: every kernel can run them
@@ -63,30 +73,6 @@ def build_info(variant):
         return json.load(fh)
 
 
-def parse_fragment(path):
-    """Return {CONFIG_X: value} of a kconfig fragment ('n' for unset)."""
-    with open(path) as fh:
-        return parse_config_lines(fh, path)
-
-
-def parse_config_lines(lines, name):
-    """{CONFIG_X: value} of kconfig lines; name is for the error."""
-    options = {}
-    for line in lines:
-        line = line.strip()
-        m = re.match(r"# (CONFIG_\w+) is not set$", line)
-        if m:
-            options[m.group(1)] = "n"
-            continue
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r"(CONFIG_\w+)=(.*)$", line)
-        if not m:
-            raise MtinitError("%s: cannot parse '%s'" % (name, line))
-        options[m.group(1)] = m.group(2)
-    return options
-
-
 def unmet_options(wanted, dotconfig):
     """Options of the fragments that did not survive olddefconfig."""
     have = parse_fragment(dotconfig)
@@ -103,7 +89,7 @@ def source_tree(variant):
     if not os.path.isdir(os.path.join(KTREE, ".git")):
         raise MtinitError("build/linux does not exist; run './mtinit "
                           "prepare' first")
-    if variant != "stock":
+    if variant not in STOCK_VARIANTS:
         return KTREE
     base = git(["rev-parse", "base"]).strip()
     stamp = os.path.join(STOCK_SRC, ".mtinit-base")
@@ -120,32 +106,53 @@ def source_tree(variant):
 
 
 def source_commit(variant):
-    ref = "base" if variant == "stock" else "HEAD"
-    commit = git(["rev-parse", "--short=12", ref]).strip()
-    if variant != "stock":
+    stock = variant in STOCK_VARIANTS
+    commit = git(["rev-parse", "--short=12", "base" if stock else "HEAD"])
+    commit = commit.strip()
+    if not stock:
         dirty = git(["status", "--porcelain", "--untracked-files=no"])
         if dirty.strip():
             commit += "-dirty"
     return commit
 
 
+def fragments(variant, src):
+    """The fragments merged into a variant's starting configuration."""
+    ours = [os.path.join(CONFIG_DIR, f) for f in FRAGMENTS[variant]]
+    if variant in DISTRO_VARIANTS:
+        return ours
+    return [os.path.join(src, f) for f in TREE_FRAGMENTS] + ours
+
+
+def start_config(variant, make, dotconfig):
+    """Write the configuration the fragments go on: tinyconfig, or
+    Debian's cloud-amd64 configuration for the distro variants."""
+    if variant in DISTRO_VARIANTS:
+        distro.write_config(dotconfig)
+    else:
+        run(make + ["tinyconfig"], quiet=True, env=BUILD_ENV)
+
+
 def configure(variant, src, odir):
-    """tinyconfig + the variant's fragments; verify every option stuck."""
-    frags = ([os.path.join(src, f) for f in TREE_FRAGMENTS] +
-             [os.path.join(CONFIG_DIR, f) for f in FRAGMENTS[variant]])
+    """The starting configuration + the variant's fragments; verify every
+    option of the fragments stuck, and that a distro variant kept Debian's
+    value of every option that changes memory init (harness/distro.py)."""
+    frags = fragments(variant, src)
     wanted = {}
     for frag in frags:
         wanted.update(parse_fragment(frag))
     digest = hashlib.sha256()
     for frag in frags:
         digest.update(open(frag, "rb").read())
+    if variant in DISTRO_VARIANTS:
+        digest.update(open(distro.config_path(), "rb").read())
     stamp = os.path.join(odir, ".mtinit-config")
     dotconfig = os.path.join(odir, ".config")
     if (os.path.exists(stamp) and os.path.exists(dotconfig)
             and open(stamp).read() == digest.hexdigest()):
         return
     make = ["make", "-s", "-C", src, "O=" + odir]
-    run(make + ["tinyconfig"], quiet=True, env=BUILD_ENV)
+    start_config(variant, make, dotconfig)
     run([os.path.join(src, "scripts", "kconfig", "merge_config.sh"), "-m",
          "-O", odir, dotconfig] + frags, quiet=True)
     run(make + ["olddefconfig"], quiet=True, env=BUILD_ENV)
@@ -153,6 +160,12 @@ def configure(variant, src, odir):
     if unmet:
         raise MtinitError("kernel config for %s lacks: %s"
                           % (variant, ", ".join(unmet)))
+    if variant in DISTRO_VARIANTS:
+        changed = distro.differences(parse_fragment(dotconfig),
+                                     distro.read_config())
+        if changed:
+            raise MtinitError("the %s kernel's config lost Debian's values: "
+                              "%s" % (variant, "; ".join(changed)))
     with open(stamp, "w") as fh:
         fh.write(digest.hexdigest())
 
@@ -181,6 +194,8 @@ def _build(variant):
         raise MtinitError("unknown kernel '%s' (use %s)"
                           % (variant, "|".join(VARIANTS)))
     deps.ensure_step("build")
+    if variant in DISTRO_VARIANTS:
+        deps.ensure_step("distro build")
     src = source_tree(variant)
     odir = ensure_dir(out_dir(variant))
     configure(variant, src, odir)
@@ -192,7 +207,7 @@ def _build(variant):
         "CCACHE_DIR", os.path.expanduser("~/.cache/ccache")))
     try:
         run(["make", "-C", src, "O=" + odir, "-j%d" % (os.cpu_count() or 2),
-             "CC=ccache gcc", "bzImage", "modules"], env=env, log=log)
+             "CC=ccache gcc"] + make_targets(variant), env=env, log=log)
     except MtinitError:
         with open(log) as fh:
             tail = "".join(fh.readlines()[-15:])
@@ -209,6 +224,12 @@ def _build(variant):
         json.dump(record, fh, indent=1)
     info("built %s: %s" % (variant, os.path.relpath(kernel_image(variant))))
     return record
+
+
+def make_targets(variant):
+    if variant in DISTRO_VARIANTS:
+        return ["bzImage"]
+    return ["bzImage", "modules"]
 
 
 def build_many(which):

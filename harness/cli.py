@@ -6,6 +6,9 @@ import sys
 
 from .util import MtinitError, os_error_message
 
+# The kernels (harness/build.py's VARIANTS; a unit test keeps them equal).
+KERNELS = ("stock", "patched", "debug", "kasan", "stock-distro", "distro")
+
 
 def _cmd_prepare(args):
     from . import base
@@ -49,7 +52,7 @@ def _cmd_boot(args):
 def _validate_bench(args):
     from . import bench
     args.plan = bench.plan(quick=args.quick, boots=args.boots,
-                           only=args.only)
+                           only=args.only, distro=args.distro)
 
 
 def _cmd_bench(args):
@@ -106,12 +109,11 @@ def parser():
 
     s = sub.add_parser("build", help="build kernels")
     s.add_argument("variant", nargs="?", default="all",
-                   choices=["stock", "patched", "debug", "kasan", "all"])
+                   choices=list(KERNELS) + ["all"])
     s.set_defaults(func=_cmd_build)
 
     s = sub.add_parser("boot", help="boot one kernel once")
-    s.add_argument("--kernel", default="patched",
-                   choices=["stock", "patched", "debug", "kasan"])
+    s.add_argument("--kernel", default="patched", choices=KERNELS)
     s.add_argument("--mem", help="guest RAM, e.g. 16G (default 4G, or the "
                    "sum of --numa)")
     s.add_argument("--smp", type=int, default=None, help="vCPUs (default 2)")
@@ -144,8 +146,13 @@ def parser():
                    help="boots per kernel and configuration")
     s.add_argument("--no-build", action="store_true",
                    help="use the kernels already built")
-    s.add_argument("--only", choices=["deferred", "pmem"],
-                   help="only the deferred-init or only the pmem tables")
+    s.add_argument("--only", choices=["deferred", "pmem", "distro"],
+                   help="only the deferred-init, the pmem or the "
+                   "distro-kernel tables")
+    s.add_argument("--distro", action="store_true",
+                   help="add the tables of the kernels built from Debian's "
+                   "cloud-amd64 configuration (stock-distro vs distro; "
+                   "long builds)")
     s.set_defaults(func=_cmd_bench, validate=_validate_bench)
 
     s = sub.add_parser("check", help="series hygiene")

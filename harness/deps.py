@@ -16,6 +16,7 @@ PACKAGES = {
     "bc": "building kernels",
     "libelf-dev": "building kernels",
     "libssl-dev": "building kernels",
+    "openssl": "the distro kernels' module signing key",
     "cpio": "packing the initramfs",
     "ccache": "fast kernel rebuilds",
     "quilt": "checking that the series applies with quilt",
@@ -30,8 +31,9 @@ PACKAGES = {
     "libcap-dev": "mm selftests (static libcap)",
     "libnuma-dev": "mm selftests (static libnuma)",
     "bash-static": "bash in the guest, for upstream's selftest scripts",
-    "linux-config-6.12": "Debian's kernel configurations (unit tests "
-                         "compare config/guest.config with them)",
+    "linux-config-6.12": "Debian's kernel configurations (the distro "
+                         "kernels start from one; unit tests compare "
+                         "config/guest.config with it)",
 }
 
 # The kernel build tools: kernels, and the selftest modules built against
@@ -46,6 +48,9 @@ STEPS = {
     "prepare": ("git", "xz-utils"),
     "refresh": ("git",),
     "build": _KERNEL_BUILD,
+    # The stock-distro and distro kernels start from Debian's
+    # configuration, which signs modules (its key made with openssl).
+    "distro build": ("linux-config-6.12", "openssl"),
     "initramfs": ("busybox-static", "cpio"),
     "boot": ("qemu-system-x86",),
     # Applies with git am, quilt and patch; checkpatch and kernel-doc.
@@ -68,17 +73,19 @@ STEPS = {
 COMMANDS = {
     "prepare": ("prepare",),
     "refresh": ("refresh",),
-    "build": ("build",),
+    "build": ("build", "distro build"),
     "boot": ("initramfs", "boot"),
     # Prepares build/linux if it is missing, builds stock and patched.
-    "bench": ("prepare", "build", "initramfs", "boot", "bench plot"),
+    "bench": ("prepare", "build", "distro build", "initramfs", "boot",
+              "bench plot"),
     # Prepares build/linux if it is missing; compiles every patch on its
     # own (check.check_bisect), so it needs the kernel build tools.
     "check": ("prepare", "check", "build", "sparse", "docs"),
     "selftest": ("selftest", "initramfs", "boot"),
     "kselftest": ("kselftest", "initramfs", "boot"),
     "kunit": ("initramfs", "boot"),
-    "test": ("unit tests", "prepare", "check", "build", "sparse", "docs",
+    "test": ("unit tests", "prepare", "check", "build", "distro build",
+             "sparse", "docs",
              "initramfs", "boot", "selftest", "kselftest"),
 }
 

@@ -4,7 +4,7 @@ the options of config/guest.config that must keep Debian's values."""
 import lzma
 import os
 
-from .build import parse_config_lines
+from .kconfig import parse_config_lines
 from .util import MtinitError
 
 CONFIG_DIR = "/usr/src/linux-config-6.12"
@@ -51,3 +51,14 @@ def differences(ours, debian, options=OPTIONS):
         if mine != theirs:
             found.append("%s: ours %s, Debian %s" % (option, mine, theirs))
     return found
+
+
+def write_config(dest, flavour=FLAVOUR):
+    """Write Debian's configuration, uncompressed, to dest (a .config)."""
+    path = config_path(flavour)
+    if not os.path.exists(path):
+        raise MtinitError("%s is missing: install Debian's package "
+                          "linux-config-6.12 ('./mtinit build distro' does)"
+                          % path)
+    with lzma.open(path, "rb") as src, open(dest, "wb") as out:
+        out.write(src.read())

@@ -132,6 +132,23 @@ FULL_CASES = CASES + [
      "numa": "64G@0-1,64G@2-3,64G@4-5,64G@6-7",
      "proves": "a 256 GiB guest over four nodes"},
 ]
+# The kernels as Debian configures them (build variants stock-distro and
+# distro: Debian's cloud-amd64 configuration, config/distro.config), in
+# 'test --full': every check of the rows above, with stock-distro as the
+# reference.
+DISTRO_KERNELS = ("stock-distro", "distro")
+DISTRO_CASES = [
+    {"name": "distro 16G", "mem": "16G", "smp": 2,
+     "kernels": DISTRO_KERNELS,
+     "proves": "on Debian's own configuration the series loses no page and "
+               "writes nearly every page from a template"},
+    {"name": "distro 64G", "mem": "64G", "smp": 2,
+     "kernels": DISTRO_KERNELS,
+     "proves": "the same on a large guest"},
+    {"name": "distro CPU-less node", "numa": "2G@0-1,16G", "smp": 2,
+     "kernels": DISTRO_KERNELS,
+     "proves": "a node with memory and no CPUs on Debian's configuration"},
+]
 # The KASAN kernel (patched source, config/kasan.config) on small guests
 # (test --full): its shadow is 1/8 of RAM, reserved early, so only present
 # pages are compared with stock; every boot must be clean.
@@ -371,7 +388,7 @@ SERIES_EXPECT = ("initialised_from", "padata_fns")
 
 def series_expect(expect, kernel):
     """The part of a row's "expect" entry that holds on kernel."""
-    if kernel != "stock":
+    if kernel not in build.STOCK_VARIANTS:
         return expect
     return {k: v for k, v in expect.items() if k not in SERIES_EXPECT}
 
@@ -453,7 +470,7 @@ class Matrix:
                            timeout=900, runs=runs, backing=BACKING)
         bad = boot.problems(result)
         self.fail("%s [%s %s]" % (where, kernel, result["log_dir"]), bad)
-        if not bad and kernel != "stock":
+        if not bad and kernel not in build.STOCK_VARIANTS:
             self.fail("%s [%s]" % (where, kernel),
                       deferred_problems(result, spec, threads))
             if traces_padata(append):
@@ -466,19 +483,24 @@ class Matrix:
         return result if not bad else None
 
     def case(self, case):
+        """Boot a case on stock, the series and the series with one
+        thread (the case's "kernels", stock and patched by default), and
+        the debug kernel if it asks; compare them."""
         name = case["name"]
         append = case.get("append", "")
         spec = topology.guest_spec(mem=case.get("mem"), smp=case.get("smp"),
                                    numa=case.get("numa"))
-        stock = self.boot(name, "stock", spec, append=append)
-        patched = self.boot(name, "patched", spec, append=append)
-        one = self.boot(name, "patched", spec, threads=1, append=append)
-        self.expected(name, case, stock=stock, patched=patched)
+        reference, series = case.get("kernels", ("stock", "patched"))
+        stock = self.boot(name, reference, spec, append=append)
+        patched = self.boot(name, series, spec, append=append)
+        one = self.boot(name, series, spec, threads=1, append=append)
+        self.expected(name, case, **{reference: stock, series: patched})
         if stock and patched:
-            self.fail(name + " [stock vs patched]",
+            self.fail("%s [%s vs %s]" % (name, reference, series),
                       compare.against_stock(stock, patched))
         if patched and one:
-            self.same(name + " [patched threads=1 vs default]", patched, one)
+            self.same("%s [%s threads=1 vs default]" % (name, series),
+                      patched, one)
         self.free_close(name, stock, patched=patched, one=one)
         if case.get("debug"):
             debug = self.boot(name, "debug", spec, append=append)
@@ -598,19 +620,26 @@ def unit_tests():
 
 
 def variants(full):
-    """The kernels 'make test' builds: KASAN only for --full."""
-    return build.CI_VARIANTS + (("kasan",) if full else ())
+    """The kernels 'make test' builds: KASAN and the distro kernels only
+    for --full."""
+    return build.CI_VARIANTS + (("kasan",) + DISTRO_KERNELS if full else ())
+
+
+def cases(full):
+    """The boot matrix's cases: 'make test' or 'test --full'."""
+    return FULL_CASES + DISTRO_CASES if full else CASES
 
 
 def table():
     """The README's matrix table, one row per case."""
     rows = ["| case | guest | kernel parameters | kernels | CI | what it "
             "proves |", "|---|---|---|---|---|---|"]
-    for case in FULL_CASES + KASAN_CASES:
-        kasan = case in KASAN_CASES
-        kernels = ("stock, kasan, kasan with 1 thread" if kasan else
-                   "stock, patched, patched with 1 thread" +
-                   (", debug" if case.get("debug") else ""))
+    for case in FULL_CASES + DISTRO_CASES + KASAN_CASES:
+        reference, series = ("stock", "kasan") if case in KASAN_CASES else \
+            case.get("kernels", ("stock", "patched"))
+        kernels = "%s, %s, %s with 1 thread%s" % (
+            reference, series, series,
+            ", debug" if case.get("debug") else "")
         guest = "%s, %d vCPU%s" % (case.get("numa") or case["mem"],
                                    case["smp"], "s" * (case["smp"] > 1))
         rows.append("| %s | %s | %s | %s | %s | %s |" % (
@@ -631,7 +660,7 @@ def main(full=False, skip_build=False):
             build.build(variant)
     matrix = Matrix()
     patched = []
-    for case in FULL_CASES if full else CASES:
+    for case in cases(full):
         spec, result = matrix.case(case)
         patched.append((spec, result))
         if "grows_from" in case:

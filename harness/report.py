@@ -41,6 +41,14 @@ def _cell(median, spread):
                                 if noisy(median, spread) else " ")
 
 
+# The kernel column's width: the longest label of a table, at least this.
+LABEL_WIDTH = 7
+
+
+def label_width(rows):
+    return max([LABEL_WIDTH] + [len(row["label"]) for row in rows])
+
+
 def _thr(row):
     """The '(thr)' column: the row's thread count, '-' when unknown."""
     return "%3s" % (row["threads"] if row["threads"] is not None else "-")
@@ -66,13 +74,15 @@ def table(title, rows):
     """
     base_boot = stats(rows[0]["boot_ms"])[0]
     base_def = stats(rows[0]["deferred_ms"])[0]
+    width = label_width(rows)
+    pad = " " * (width - LABEL_WIDTH)
     lines = [
         title, "",
-        "                          kernel boot                          "
+        pad + "                          kernel boot                          "
         "deferred init",
-        "                          ----------------------------------   "
+        pad + "                          ----------------------------------   "
         "----------------------------------",
-        "kernel  node% (thr)   speedup  ratio  time_ms  (stdev)   "
+        "kernel  " + pad + "node% (thr)   speedup  ratio  time_ms  (stdev)   "
         "speedup  ratio  time_ms  (stdev)",
     ]
     cells = []
@@ -88,10 +98,23 @@ def table(title, rows):
             sd, rd = _speedup(base_def, deferred[0])
         node = "%4s" % ("%d%%" % row["node_pct"]
                         if row["node_pct"] is not None else "--")
-        lines.append("%-7s %s (%s)  %s %s %s %s %s %s" % (
-            row["label"], node, _thr(row), sb, rb, _cell(*boot), sd, rd,
-            _cell(*deferred)))
+        lines.append("%-*s %s (%s)  %s %s %s %s %s %s" % (
+            width, row["label"], node, _thr(row), sb, rb, _cell(*boot), sd,
+            rd, _cell(*deferred)))
     return _finish(lines + cpu_less_lines(rows), cells)
+
+
+def target_line(rows, target):
+    """Under a table: whether the last row's deferred init (the series
+    with its default threads) is within target x the first row's."""
+    base, value = (stats(rows[i]["deferred_ms"])[0] for i in (0, -1))
+    if not base or value is None:
+        return "target %s <= %.2fx %s: no figure\n" % (
+            rows[-1]["label"], target, rows[0]["label"])
+    ratio = value / base
+    return "target %s <= %.2fx %s: %.2fx, %s\n" % (
+        rows[-1]["label"], target, rows[0]["label"], ratio,
+        "met" if ratio <= target else "NOT met")
 
 
 CPU_LESS_HEADING = ("nodes without CPUs, as the series reports them "
@@ -108,8 +131,8 @@ def cpu_less_lines(rows):
                                      seen["boots"])
                 for seen in row.get("cpu_less") or ()]
         if said:
-            lines.append("%-7s (%s)  %s" % (row["label"], _thr(row),
-                                             "; ".join(said)))
+            lines.append("%-*s (%s)  %s" % (label_width(rows), row["label"],
+                                             _thr(row), "; ".join(said)))
     return [CPU_LESS_HEADING] + lines if lines else []
 
 

@@ -71,6 +71,10 @@ class CoverageTest(unittest.TestCase):
         for package in ("quilt", "patch", "perl"):
             self.assertIn(package, deps.packages_of_command("check"))
 
+    def test_distro_build_in_build_bench_and_test(self):
+        for command in ("build", "bench", "test"):
+            self.covers(command, "distro build")
+
     def test_selftest_builds_modules_and_boots(self):
         for step in ("build", "initramfs", "boot"):
             self.covers("selftest", step)

@@ -264,7 +264,8 @@ class RowsTest(unittest.TestCase):
         with open(os.path.join(ROOT, "README.md")) as fh:
             readme = fh.read()
         names = set()
-        for case in matrix.FULL_CASES + matrix.KASAN_CASES:
+        for case in matrix.FULL_CASES + matrix.DISTRO_CASES + \
+                matrix.KASAN_CASES:
             topology.guest_spec(mem=case.get("mem"), smp=case.get("smp"),
                                 numa=case.get("numa"))
             self.assertTrue(case.get("proves"), case["name"])

@@ -295,7 +295,8 @@ class BenchBackingTest(unittest.TestCase):
 
     def all_configs(self):
         from harness import bench, pmem
-        return bench.CONFIGS + pmem.BENCH_CONFIGS + pmem.BENCH_QUICK
+        return (bench.CONFIGS + pmem.BENCH_CONFIGS + pmem.BENCH_QUICK +
+                bench.DISTRO_CONFIGS)
 
     def test_mttcg_prealloc_icount_sparse(self):
         for config in self.all_configs():
@@ -366,8 +367,10 @@ class BenchBackingTest(unittest.TestCase):
         config = bench.CONFIGS[0]
         results = {("stock", None): [{"backing": "prealloc"}]}
         self.assertEqual(bench.table_title(config, 5, results),
-                         "16 GiB guest, 2 vCPUs, 1 node, MTTCG, prefaulted "
-                         "RAM (prealloc), 5 boot(s) each, medians")
+                         "Guest config (tinyconfig + Debian's values, "
+                         "config/guest.config): 16 GiB guest, 2 vCPUs, 1 "
+                         "node, MTTCG, prefaulted RAM (prealloc), 5 boot(s) "
+                         "each, medians")
         results = {("stock", None): [{"backing": "sparse"}]}
         self.assertIn("MTTCG, sparse RAM, 5 boot(s)",
                       bench.table_title(config, 5, results))

@@ -1,0 +1,180 @@
+"""The kernels built from Debian's own configuration (stock-distro and
+distro): their configuration, their builds, bench tables and matrix rows."""
+
+import os
+import tempfile
+import unittest
+
+from harness import bench, build, cli, deps, distro, matrix, report, topology
+from harness.kconfig import parse_fragment
+
+DISTRO_FRAGMENT = os.path.join(build.CONFIG_DIR, "distro.config")
+
+
+class ConfigTest(unittest.TestCase):
+    def test_fragment_leaves_memory_init_alone(self):
+        """config/distro.config changes none of the options that change
+        memory init or padata: the distro kernels keep Debian's."""
+        changed = set(parse_fragment(DISTRO_FRAGMENT)) & set(distro.OPTIONS)
+        self.assertEqual(changed, set())
+
+    def test_fragment_turns_debug_info_off(self):
+        self.assertEqual(parse_fragment(DISTRO_FRAGMENT)
+                         ["CONFIG_DEBUG_INFO_NONE"], "y")
+
+    def test_distro_variants_start_from_debian(self):
+        for variant in build.DISTRO_VARIANTS:
+            self.assertEqual(build.fragments(variant, "/src"),
+                             [DISTRO_FRAGMENT])
+            self.assertEqual(build.make_targets(variant), ["bzImage"])
+        self.assertIn("/src/tools/testing/selftests/mm/config",
+                      build.fragments("patched", "/src"))
+        self.assertEqual(build.make_targets("patched"), ["bzImage", "modules"])
+
+    def test_start_config_is_debians(self):
+        if not os.path.exists(distro.config_path()):
+            self.skipTest("linux-config-6.12 is not installed")
+        with tempfile.TemporaryDirectory() as tmp:
+            dotconfig = os.path.join(tmp, ".config")
+            build.start_config("distro", None, dotconfig)
+            ours = parse_fragment(dotconfig)
+        self.assertEqual(ours, distro.read_config())
+        self.assertEqual(ours["CONFIG_INIT_ON_ALLOC_DEFAULT_ON"], "y")
+
+    def test_stock_distro_is_built_from_the_base(self):
+        self.assertEqual(build.STOCK_VARIANTS, ("stock", "stock-distro"))
+        self.assertNotIn("distro", build.CI_VARIANTS)
+
+    def test_cli_knows_every_kernel(self):
+        self.assertEqual(cli.KERNELS, build.VARIANTS)
+
+
+class DepsTest(unittest.TestCase):
+    def test_distro_builds_have_debians_config(self):
+        for command in ("build", "bench", "test"):
+            needed = deps.packages_of_command(command)
+            self.assertIn("linux-config-6.12", needed, command)
+            self.assertIn("openssl", needed, command)
+
+
+class BenchTest(unittest.TestCase):
+    def test_distro_tables_are_added(self):
+        self.assertEqual(bench.select_configs(distro=True),
+                         bench.CONFIGS + __import__("harness.pmem").pmem
+                         .BENCH_CONFIGS + bench.DISTRO_CONFIGS)
+        self.assertEqual(bench.select_configs(only="distro"),
+                         bench.DISTRO_CONFIGS)
+        self.assertEqual(bench.select_configs(only="distro", distro=True),
+                         bench.DISTRO_CONFIGS)
+        self.assertEqual(bench.select_configs(quick=True, only="distro"),
+                         bench.DISTRO_CONFIGS[:1])
+        self.assertNotIn(bench.DISTRO_CONFIGS[0], bench.select_configs())
+
+    def test_distro_tables_boot_only_distro_kernels(self):
+        self.assertEqual(bench.kernels_of(bench.DISTRO_CONFIGS),
+                         ["stock-distro", "distro"])
+        self.assertEqual(bench.kernels_of(bench.CONFIGS),
+                         ["stock", "patched"])
+        self.assertEqual(bench.kernels_of(bench.select_configs(distro=True)),
+                         ["stock", "patched", "stock-distro", "distro"])
+
+    def test_distro_icount_16g_has_the_target(self):
+        config = bench.DISTRO_CONFIGS[0]
+        self.assertEqual((config["mem"], config["mode"], config["smp"],
+                          config["target"]), ("16G", "icount", 1, 0.35))
+
+    def test_titles_name_the_config(self):
+        results = {("stock-distro", None): [{"backing": "sparse"}]}
+        title = bench.table_title(bench.DISTRO_CONFIGS[0], 5, results)
+        self.assertTrue(title.startswith("Debian's cloud-amd64 config "
+                                         "(linux-config-6.12): 16 GiB"),
+                        title)
+
+
+def rows(stock_ms, series_ms):
+    return [{"label": "stock-distro", "node_pct": 100, "threads": 1,
+             "boot_ms": [900.0], "deferred_ms": [stock_ms]},
+            {"label": "distro", "node_pct": 100, "threads": 1,
+             "boot_ms": [800.0], "deferred_ms": [series_ms]}]
+
+
+class ReportTest(unittest.TestCase):
+    def test_long_labels_keep_the_columns(self):
+        lines = report.table("T", rows(200.0, 40.0)).splitlines()
+        header, first, second = lines[4], lines[5], lines[6]
+        self.assertTrue(first.startswith("stock-distro 100%"), first)
+        self.assertTrue(second.startswith("distro       100%"), second)
+        self.assertEqual(header.index("node%"), first.index("100%"))
+        self.assertEqual(first.index("( "), second.index("( "))
+
+    def test_short_labels_unchanged(self):
+        short = [dict(r, label=l) for r, l in zip(rows(1.0, 1.0),
+                                                  ("stock", "patched"))]
+        lines = report.table("T", short).splitlines()
+        self.assertTrue(lines[4].startswith("kernel  node% (thr)"))
+        self.assertTrue(lines[6].startswith("patched 100% (  1)"))
+
+    def test_target_line(self):
+        self.assertEqual(report.target_line(rows(200.0, 40.0), 0.35),
+                         "target distro <= 0.35x stock-distro: 0.20x, met\n")
+        self.assertEqual(report.target_line(rows(200.0, 80.0), 0.35),
+                         "target distro <= 0.35x stock-distro: 0.40x, NOT "
+                         "met\n")
+        self.assertIn("no figure", report.target_line(rows(200.0, None),
+                                                      0.35))
+
+
+class MatrixTest(unittest.TestCase):
+    def test_distro_rows_only_in_full(self):
+        self.assertFalse(set(matrix.DISTRO_KERNELS) &
+                         set(matrix.variants(False)))
+        self.assertTrue(set(matrix.DISTRO_KERNELS) <=
+                        set(matrix.variants(True)))
+        for case in matrix.DISTRO_CASES:
+            self.assertNotIn(case, matrix.cases(False))
+            self.assertIn(case, matrix.cases(True))
+        shapes = {c.get("numa") or c["mem"] for c in matrix.DISTRO_CASES}
+        self.assertTrue({"64G", "2G@0-1,16G"} <= shapes)
+
+    def booted(self, case):
+        """The (kernel, threads) of each boot a matrix case makes."""
+        from harness import boot
+        seen = []
+        real_boot, real_problems = boot.boot, boot.problems
+        boot.boot = lambda kernel, spec, threads=None, **kw: seen.append(
+            (kernel, threads)) or {"log_dir": "x"}
+        boot.problems = lambda r: ["not booted"]
+        try:
+            matrix.Matrix(verbose=False).case(case)
+        finally:
+            boot.boot, boot.problems = real_boot, real_problems
+        return seen
+
+    def test_distro_case_boots_distro_kernels(self):
+        self.assertEqual(self.booted(matrix.DISTRO_CASES[0]),
+                         [("stock-distro", None), ("distro", None),
+                          ("distro", 1)])
+        self.assertEqual(self.booted(matrix.CASES[1]),
+                         [("stock", None), ("patched", None),
+                          ("patched", 1)])
+
+    def series_failures(self, kernel):
+        from harness import boot
+        real_boot, real_problems = boot.boot, boot.problems
+        boot.boot = lambda *a, **kw: {"log_dir": "x", "deferred": []}
+        boot.problems = lambda r: []
+        try:
+            m = matrix.Matrix(verbose=False)
+            m.boot("w", kernel, topology.guest_spec(mem="16G", smp=2))
+        finally:
+            boot.boot, boot.problems = real_boot, real_problems
+        return m.failures
+
+    def test_series_lines_asked_of_distro_not_stock_distro(self):
+        self.assertEqual(self.series_failures("stock-distro"), [])
+        self.assertEqual(self.series_failures("distro"),
+                         ["w [distro]: no deferred-init line in dmesg"])
+
+
+if __name__ == "__main__":
+    unittest.main()
