@@ -253,6 +253,18 @@ def compare_dirs(fresh, committed):
     return diffs
 
 
+# Files that the kernel's own build writes into the source tree, not
+# work left uncommitted: 'make htmldocs' (./mtinit check) turns the YNL
+# specs into these .rst files even with O=.
+GENERATED_IN_TREE = ("Documentation/networking/netlink_spec/",)
+
+
+def not_committed(paths):
+    """The untracked paths of build/linux that may be work someone forgot
+    to 'git add -f' (what the kernel's build generates left out)."""
+    return [p for p in paths if not p.startswith(GENERATED_IN_TREE)]
+
+
 def refresh():
     """Regenerate patches/ from build/linux's commits above base."""
     if not os.path.isdir(os.path.join(KTREE, ".git")):
@@ -261,8 +273,8 @@ def refresh():
     if tree_is_dirty():
         raise MtinitError("build/linux has uncommitted changes; commit them "
                           "first (only commits are exported)")
-    untracked = git(["ls-files", "--others", "--ignored",
-                     "--exclude-standard"]).split()
+    untracked = not_committed(git(["ls-files", "--others", "--ignored",
+                                   "--exclude-standard"]).split())
     if untracked:
         warn("build/linux has files that are not committed (Debian's "
              ".gitignore hides new files: use 'git add -f'): "

@@ -44,6 +44,14 @@ class PinTest(unittest.TestCase):
                              base.sha256_of(tarball))
 
 
+class NotCommittedTest(unittest.TestCase):
+    def test_generated_docs_are_not_work(self):
+        self.assertEqual(base.not_committed([
+            "Documentation/networking/netlink_spec/devlink.rst",
+            "mm/new_file.c", "Documentation/core-api/new.rst"]),
+            ["mm/new_file.c", "Documentation/core-api/new.rst"])
+
+
 class SeriesTest(unittest.TestCase):
     def test_order_and_comments(self):
         with tempfile.TemporaryDirectory() as tmp:
