@@ -253,16 +253,21 @@ def compare_dirs(fresh, committed):
     return diffs
 
 
-# Files that the kernel's own build writes into the source tree, not
-# work left uncommitted: 'make htmldocs' (./mtinit check) turns the YNL
-# specs into these .rst files even with O=.
+# Files that builds write into the source tree, not work left
+# uncommitted: 'make htmldocs' (./mtinit check) turns the YNL specs into
+# .rst files there even with O=, and kselftest's install rule builds the
+# padata test module beside its source (kbuild's objects, hidden .cmd
+# files, module lists).
 GENERATED_IN_TREE = ("Documentation/networking/netlink_spec/",)
+BUILD_PRODUCTS = (".o", ".ko", ".mod", ".mod.c", ".cmd", "Module.symvers",
+                  "modules.order")
 
 
 def not_committed(paths):
     """The untracked paths of build/linux that may be work someone forgot
-    to 'git add -f' (what the kernel's build generates left out)."""
-    return [p for p in paths if not p.startswith(GENERATED_IN_TREE)]
+    to 'git add -f' (what builds generate left out)."""
+    return [p for p in paths if not p.startswith(GENERATED_IN_TREE)
+            and not os.path.basename(p).endswith(BUILD_PRODUCTS)]
 
 
 def refresh():

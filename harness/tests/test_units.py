@@ -48,8 +48,13 @@ class NotCommittedTest(unittest.TestCase):
     def test_generated_docs_are_not_work(self):
         self.assertEqual(base.not_committed([
             "Documentation/networking/netlink_spec/devlink.rst",
-            "mm/new_file.c", "Documentation/core-api/new.rst"]),
-            ["mm/new_file.c", "Documentation/core-api/new.rst"])
+            "mm/new_file.c", "Documentation/core-api/new.rst",
+            "tools/testing/selftests/padata/padata_test/padata_test.ko",
+            "tools/testing/selftests/padata/padata_test/.padata_test.o.cmd",
+            "tools/testing/selftests/padata/padata_test/Module.symvers",
+            "tools/testing/selftests/padata/padata_test/new.c"]),
+            ["mm/new_file.c", "Documentation/core-api/new.rst",
+             "tools/testing/selftests/padata/padata_test/new.c"])
 
 
 class SeriesTest(unittest.TestCase):
