@@ -72,7 +72,8 @@ DISTRO_CONFIGS = [
     {"title": "16 GiB guest, 2 vCPUs, 1 node, MTTCG",
      "mem": "16G", "smp": 2, "mode": "mttcg", "backing": "prealloc",
      "variants": [("stock-distro", None), ("distro", 1), ("distro", None)]},
-]
+] + [dict(config, variants=[("stock-distro", None), ("distro", None)])
+     for config in pmem.BENCH_CONFIGS]
 DEFAULT_BOOTS = 5
 QUICK = {"configs": [0, 3], "distro_configs": [0], "boots": 2}
 # How a table's title names the kernels' configuration, by its reference.

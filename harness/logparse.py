@@ -299,3 +299,38 @@ def meminfo(text):
         if m:
             out[m.group(1)] = int(m.group(2))
     return out
+
+
+# The function-graph tracer's timed lines (funcgraph-tail on): a leaf
+# '  1) + 12.345 us   |      name();' or the end of a call with children
+# '  1) ! 130.000 us  |    } /* name */'; the column after '|' is indented
+# two spaces per level of nesting.
+GRAPH_TIMED = re.compile(r"(\d+(?:\.\d+)?) us\s*\|( *)(?:(\w+)\(\);|"
+                         r"\} /\* (\w+) \*/)")
+GRAPH_ENTRY = re.compile(r"\|( *)(\w+)\(\) \{")
+
+
+def graph_steps(text):
+    """Total time per function of a function-graph trace, in the order
+    the functions were first entered: [{fn, depth, ms, calls}], depth 0
+    for the outermost traced calls (a function's time includes the
+    traced functions under it)."""
+    steps = {}
+
+    def step(name, indent):
+        depth = max(len(indent) - 2, 0) // 2
+        return steps.setdefault(name, {"fn": name, "depth": depth,
+                                       "ms": 0.0, "calls": 0})
+
+    for line in text.splitlines():
+        entry = GRAPH_ENTRY.search(line)
+        if entry:
+            step(entry.group(2), entry.group(1))
+            continue
+        timed = GRAPH_TIMED.search(line)
+        if timed:
+            found = step(timed.group(3) or timed.group(4), timed.group(2))
+            found["ms"] = round(found["ms"] + float(timed.group(1)) / 1000.0,
+                                3)
+            found["calls"] += 1
+    return list(steps.values())

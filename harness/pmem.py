@@ -24,6 +24,7 @@ included, the end truncation excluded), in 4 KiB pages, from sysfs
 
 import re
 
+from .logparse import graph_steps
 from .topology import format_size, guest_spec, parse_size
 from .util import MtinitError
 
@@ -229,7 +230,18 @@ def analyse(pm, run_text, dmesg):
             None if run_text else "the guest's pmem script did not run"),
         "done": rep["done"],
         "hotplug": hotplug_report(run_text or ""),
+        "steps": first_bind_steps(run_text or ""),
     }
+
+
+GRAPH_LINE = re.compile(r"^pmem graph: (.*)$", re.M)
+
+
+def first_bind_steps(run_text):
+    """Where the first bind's time went, by function (logparse's
+    graph_steps()), from the guest script's 'pmem graph:' lines: empty
+    for kernels without the function-graph tracer."""
+    return graph_steps("\n".join(GRAPH_LINE.findall(run_text)))
 
 
 def problems(pm):
@@ -350,6 +362,7 @@ def bench_rows(config, results):
                           None),
             "bind_ms": [r.get("bind_ms") for r in runs],
             "kernel_ms": kernel_ms,
+            "steps": [r.get("steps") or [] for r in runs],
         })
     return rows
 

@@ -178,13 +178,15 @@ def pmem_table(title, rows, target, icount=False):
     memmap_ms is the series' own figure for memmap_init_zone_device().
     """
     base = stats(rows[0]["bind_ms"])[0]
+    width = label_width(rows)
+    pad = " " * (width - LABEL_WIDTH)
     lines = [
         title, "",
-        "%14s%-46s%s" % ("", "first bind, timed by the harness",
-                         "memmap init (kernel)"),
-        "%14s%s  %s" % ("", "-" * 44, "-" * 18),
-        "kernel  thr    speedup  ratio   bind_ms  (stdev)  target    "
-        "memmap_ms  (stdev)",
+        pad + "%14s%-46s%s" % ("", "first bind, timed by the harness",
+                               "memmap init (kernel)"),
+        pad + "%14s%s  %s" % ("", "-" * 44, "-" * 18),
+        "kernel  " + pad + "thr    speedup  ratio   bind_ms  (stdev)  "
+        "target    memmap_ms  (stdev)",
     ]
     cells = []
     for index, row in enumerate(rows):
@@ -198,9 +200,9 @@ def pmem_table(title, rows, target, icount=False):
             met = (bind[0] is not None and base and
                    bind[0] / base <= target)
             goal = "%4.2fx %s" % (target, "ok" if met else "NO")
-        lines.append("%-7s %s   %s %s %s %s  %s" % (
-            row["label"], _thr(row), speedup, ratio, _cell(*bind), goal,
-            _cell(*memmap)))
+        lines.append("%-*s %s   %s %s %s %s  %s" % (
+            width, row["label"], _thr(row), speedup, ratio, _cell(*bind),
+            goal, _cell(*memmap)))
     pages = next((r["pages"] for r in rows if r["pages"]), None)
     if pages:
         lines.append("pages per bind (harness, from sysfs): %d" % pages)
@@ -209,4 +211,36 @@ def pmem_table(title, rows, target, icount=False):
                 "%s %.1f" % (r["label"], stats(r["bind_ms"])[0] * 1e6 /
                              pages)
                 for r in rows if stats(r["bind_ms"])[0] is not None))
-    return _finish(lines, cells)
+    return _finish(lines + steps_lines(rows), cells)
+
+
+STEPS_HEADING = ("first bind by step (function-graph tracer; ms, median; "
+                 "a step includes the steps indented under it):")
+
+
+def steps_lines(rows):
+    """Under the pmem table: the first bind's time per traced function,
+    one column per row, for rows whose kernels have the tracer
+    (pmem.first_bind_steps()); nothing when none has."""
+    order = []
+    for row in rows:
+        for boot_steps in row.get("steps") or ():
+            for step in boot_steps:
+                if (step["fn"], step["depth"]) not in order:
+                    order.append((step["fn"], step["depth"]))
+    if not order:
+        return []
+    width = max(len("  " * depth + fn) for fn, depth in order) + 2
+    lines = [STEPS_HEADING,
+             "%-*s" % (width, "step") +
+             "".join("%14s" % row["label"] for row in rows)]
+    for fn, depth in order:
+        cells = []
+        for row in rows:
+            times = [step["ms"] for boot_steps in row.get("steps") or ()
+                     for step in boot_steps if step["fn"] == fn]
+            median = stats(times)[0]
+            cells.append("%14s" % ("--" if median is None
+                                   else "%.1f" % median))
+        lines.append("%-*s" % (width, "  " * depth + fn) + "".join(cells))
+    return lines

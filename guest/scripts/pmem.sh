@@ -100,14 +100,44 @@ hp=$(sed -n 's/.*mtinit\.hotplug=\([0-9][0-9]*-[0-9][0-9]*\).*/\1/p' \
 	/proc/cmdline)
 [ -n "$hp" ] && sh /mtinit/hotplug.sh start "$hp"
 
+# Where the first bind's time goes, on kernels with the function-graph
+# tracer (the distro kernels have Debian's): only the functions of STEPS
+# are patched and traced, each entry and exit; the trace's timed lines are
+# printed as 'pmem graph: ...' for the harness (pmem.steps()).
+TRACING=/sys/kernel/tracing
+STEPS="memremap_pages pagemap_range arch_add_memory init_memory_mapping
+add_pages __add_pages sparse_add_section section_activate vmemmap_populate
+move_pfn_range_to_zone memmap_init_zone_device"
+graph_start() {
+	[ -e $TRACING/available_tracers ] ||
+		mount -t tracefs nodev $TRACING 2>/dev/null || return 1
+	grep -qw function_graph $TRACING/available_tracers 2>/dev/null ||
+		return 1
+	for f in $STEPS; do
+		echo "$f" >> $TRACING/set_ftrace_filter 2>/dev/null
+	done
+	[ -s $TRACING/set_ftrace_filter ] || return 1
+	echo 1 > $TRACING/options/funcgraph-tail
+	echo function_graph > $TRACING/current_tracer || return 1
+	echo > $TRACING/trace
+}
+graph_stop() {
+	echo nop > $TRACING/current_tracer
+	grep ' us ' $TRACING/trace | sed 's/^/pmem graph: /'
+	echo > $TRACING/set_ftrace_filter
+}
+
 before=$(free_kb)
 say "memfree_before=$before"
 n=1
 while [ $n -le "$loops" ]; do
+	graph=
+	[ $n = 1 ] && graph_start && graph=1
 	mark "bind $n begin"
 	echo $dev > $ND/drivers/$drv/bind
 	rc=$?
 	mark "bind $n end"
+	[ -n "$graph" ] && graph_stop
 	[ $rc = 0 ] && [ -e $ND/devices/$dev/driver ] ||
 		fail "bind $n of $dev to $drv failed"
 	if [ $n = 1 ]; then

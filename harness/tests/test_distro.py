@@ -178,3 +178,64 @@ class MatrixTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# A function-graph trace as the pmem script prints it (funcgraph-tail):
+# nested calls, a leaf called twice, and a duration without decimals.
+GRAPH = """pmem graph:  0)               |  memremap_pages() {
+pmem graph:  0)               |    arch_add_memory() {
+pmem graph:  0) + 12.500 us   |      init_memory_mapping();
+pmem graph:  0)               |      add_pages() {
+pmem graph:  0) ! 400.000 us  |        __add_pages();
+pmem graph:  0) ! 402.000 us  |      } /* add_pages */
+pmem graph:  0) ! 420.000 us  |    } /* arch_add_memory */
+pmem graph:  0) + 20.000 us   |    move_pfn_range_to_zone();
+pmem graph:  0) # 3000.000 us |    memmap_init_zone_device();
+pmem graph:  0) # 1000.000 us |    memmap_init_zone_device();
+pmem graph:  0) $ 1234567 us  |  } /* memremap_pages */
+"""
+
+
+class StepsTest(unittest.TestCase):
+    def test_graph_steps(self):
+        from harness import pmem
+        steps = pmem.first_bind_steps("pmem mode=fsdax\n" + GRAPH +
+                                      "pmem done binds=1\n")
+        self.assertEqual([(s["fn"], s["depth"], s["ms"], s["calls"])
+                          for s in steps],
+                         [("memremap_pages", 0, 1234.567, 1),
+                          ("arch_add_memory", 1, 0.42, 1),
+                          ("init_memory_mapping", 2, 0.013, 1),
+                          ("add_pages", 2, 0.402, 1),
+                          ("__add_pages", 3, 0.4, 1),
+                          ("move_pfn_range_to_zone", 1, 0.02, 1),
+                          ("memmap_init_zone_device", 1, 4.0, 2)])
+        self.assertEqual(pmem.first_bind_steps("pmem done binds=1\n"), [])
+
+    def test_steps_under_the_pmem_table(self):
+        from harness import pmem
+        steps = pmem.first_bind_steps(GRAPH)
+        rows = [{"label": "stock-distro", "threads": 1, "pages": 10,
+                 "bind_ms": [2000.0], "kernel_ms": [], "steps": [steps]},
+                {"label": "distro", "threads": 2, "pages": 10,
+                 "bind_ms": [1000.0], "kernel_ms": [1.0], "steps": [[]]}]
+        lines = report.pmem_table("P", rows, 0.3).splitlines()
+        at = lines.index(report.STEPS_HEADING)
+        self.assertEqual(lines[at + 1].split(), ["step", "stock-distro",
+                                                 "distro"])
+        self.assertEqual(lines[at + 2].split(), ["memremap_pages",
+                                                 "1234.6", "--"])
+        self.assertEqual(lines[at + 5].split(), ["add_pages", "0.4", "--"])
+        self.assertTrue(lines[at + 5].startswith("    add_pages"))
+        for row in rows:
+            row["steps"] = [[]]
+        self.assertNotIn(report.STEPS_HEADING,
+                         report.pmem_table("P", rows, 0.3))
+
+    def test_distro_pmem_tables(self):
+        from harness import pmem
+        distro_pmem = [c for c in bench.DISTRO_CONFIGS if c.get("pmem")]
+        self.assertEqual(len(distro_pmem), len(pmem.BENCH_CONFIGS))
+        for config in distro_pmem:
+            self.assertEqual(config["variants"],
+                             [("stock-distro", None), ("distro", None)])
