@@ -338,7 +338,6 @@ class BenchBackingTest(unittest.TestCase):
         self.assertEqual((config["smp"], config["mode"], config["backing"],
                           config["variants"]),
                          (2, "mttcg", "prealloc", [("stock", None),
-                                                   ("patched", 1),
                                                    ("patched", None)]))
         self.assertTrue(config["title"].startswith("14 GiB guest, 2 vCPUs"))
         self.assertEqual(bench.config_spec(config)["mem_mb"], 14 * 1024)
