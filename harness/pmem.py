@@ -24,6 +24,8 @@ included, the end truncation excluded), in 4 KiB pages, from sysfs
 
 import re
 
+from . import compare
+from .hotplug import HOTPLUG_CPUS, HOTPLUG_GUEST, HOTPLUG_KERNELS
 from .logparse import graph_steps
 from .topology import format_size, guest_spec, parse_size
 from .util import MtinitError
@@ -377,7 +379,7 @@ MATRIX_CASES = [
 ]
 MATRIX_KERNELS = ("stock", "patched", "debug")
 # The debug kernel binds while CPUs go offline and back online, as its
-# selftests do (selftest.HOTPLUG_*, guest/scripts/hotplug.sh): padata's
+# selftests do (harness/hotplug.py, guest/scripts/hotplug.sh): padata's
 # helpers must cope with CPUs leaving.
 HOTPLUG_LINE = re.compile(r"cpu-hotplug: CPUs \S+, (\d+) offline/online "
                           r"cycles, (\d+) failed")
@@ -411,8 +413,6 @@ def matrix_case(matrix, case):
     across kernels, stock and patched agree on the memory (pmem carved
     out of both) and on the page count.
     """
-    from . import compare
-    from .selftest import HOTPLUG_CPUS, HOTPLUG_GUEST, HOTPLUG_KERNELS
     name = case["name"]
     spec = with_pmem(guest_spec(mem=case["mem"], smp=case["smp"]),
                      case["pmem"], case["mode"], case["loops"])

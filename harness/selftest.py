@@ -4,20 +4,18 @@ import os
 import re
 
 from . import boot, kselftest, topology
+from .hotplug import HOTPLUG_KERNELS
 from .util import ROOT, MtinitError, info
 
 # Two nodes of two CPUs: the padata suite binds a job to the other node
 # than the boot CPU's, confines callers to two of four CPUs (affinity,
 # cpuset) and limits them to two CPUs' worth of time (cpu.max).
 GUEST = {"mem": "4G", "smp": 4, "numa": "2G@0-1,2G@2-3"}
-# Kernels whose suites run while CPUs go offline and online in the guest
+# The selftest runs under CPU hotplug on hotplug.HOTPLUG_KERNELS
 # (guest/scripts/selftest.sh, mtinit.hotplug=). Other in-guest workloads
 # (pmem) toggle CPUs 2-3 of 4 vCPUs; the selftest toggles only CPU 3, so
 # that CPU 1 stays free for the padata module's own cpu_hotplug case and
 # node 1 and the padata suite's cpuset of CPUs 1-2 keep an online CPU.
-HOTPLUG_KERNELS = ("debug",)
-HOTPLUG_GUEST = {"mem": "4G", "smp": 4}
-HOTPLUG_CPUS = "2-3"
 SELFTEST_HOTPLUG_CPUS = "3-3"
 PADATA = os.path.join("tools", "testing", "selftests", "padata")
 # Kernels with lockdep also run the padata suite's planted lock inversion,
