@@ -119,7 +119,8 @@ def run_config(config, boots, progress):
             result = boot.boot(kernel, spec, mode=config["mode"],
                                threads=threads, timeout=600,
                                append=config.get("append", ""),
-                               backing=config["backing"])
+                               backing=config["backing"],
+                               workloads=pmem.workloads(spec))
             results[variant].append(result)
             info("  -> %s" % _one_line(result))
     return results

@@ -1,11 +1,16 @@
-"""One boot of one kernel: run QEMU, keep the logs, return the results."""
+"""One boot of one kernel: run QEMU, keep the logs, return the results.
+
+What the guest runs besides boot's own reports comes in as workloads
+(harness/workload.py): boot adds their kernel parameters and files, and
+stores their analyses and problems in the result, whatever they are.
+"""
 
 import datetime
 import json
 import os
 import re
 
-from . import build, deps, initramfs, logparse, pmem, qemu
+from . import build, deps, initramfs, logparse, qemu, workload
 from .backing import resolve as resolve_backing
 from .util import OUT, MtinitError, ensure_dir, need_space
 
@@ -15,15 +20,14 @@ THREADS_PARAM = "deferred_page_init_threads"
 BOOT_SPACE_MB = 16
 
 
-def _boot_dir(kernel, spec, mode, threads):
+def _boot_dir(kernel, spec, mode, threads, workloads):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
     shape = spec["numa"] or spec["mem"]
     name = "%s-%s-%s-%s-smp%d" % (stamp, kernel, mode,
                                   re.sub(r"[^\w.-]", "_", shape), spec["smp"])
     if threads is not None:
         name += "-t%d" % threads
-    if spec.get("pmem"):
-        name += "-pmem%s-%s" % (spec["pmem"]["size"], spec["pmem"]["mode"])
+    name += workload.dir_tags(workloads)
     return ensure_dir(os.path.join(OUT, "boots", name))
 
 
@@ -55,26 +59,28 @@ def check_request(kernel, threads, append=""):
 
 
 def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
-         runs=(), extra_files=(), backing="auto"):
+         runs=(), extra_files=(), backing="auto", workloads=()):
     """Boot once; return the result dict (the JSON of 'mtinit boot').
 
     backing: guest RAM 'prealloc', 'sparse' or 'auto' (harness/backing.py),
     decided from the host's MemAvailable just before QEMU starts.
+    workloads: harness.workload.Workload objects, run in the guest in
+    order; each one's analysis is stored as result[its name].
     """
     record, cmd_append = check_request(kernel, threads, append)
     deps.ensure_step("boot")
     need_space(OUT, BOOT_SPACE_MB, "a boot")
-    # All of the guest's RAM is backed, pmem included (carved from RAM).
+    # All of the guest's RAM is backed, what a workload carves out of it
+    # included.
     used = resolve_backing(backing, spec["mem_mb"])
-    if spec.get("pmem"):
-        cmd_append = (cmd_append + " " +
-                      pmem.kernel_append(spec["pmem"])).strip()
-        runs = tuple(runs) + ("pmem",)
-    if runs:
-        cmd_append = (cmd_append + " mtinit.run=" + ",".join(runs)).strip()
-    bdir = _boot_dir(kernel, spec, mode, threads)
+    workloads = tuple(workload.Workload(n) for n in runs) + tuple(workloads)
+    cmd_append = " ".join(p for p in (
+        cmd_append, workload.kernel_params(workloads)) if p)
+    bdir = _boot_dir(kernel, spec, mode, threads, workloads)
     # The guest image in the boot's own directory: boots may run at once.
-    initrd = initramfs.image(os.path.join(bdir, "initrd.cpio"), extra_files)
+    initrd = initramfs.image(os.path.join(bdir, "initrd.cpio"),
+                             list(extra_files) +
+                             workload.image_files(workloads))
     serial = os.path.join(bdir, "serial.log")
     cmd = qemu.command(build.kernel_image(kernel), initrd, spec, mode, used,
                        cmd_append, serial)
@@ -86,7 +92,7 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
         os.remove(initrd)
     with open(serial, errors="replace") as fh:
         text = fh.read()
-    result = analyse(text, rc, timeout)
+    result = analyse(text, rc, timeout, workloads)
     result.update({
         "kernel": kernel, "base": record["base"], "commit": record["commit"],
         "mode": mode, "backing": used, "mem": spec["mem"],
@@ -94,24 +100,30 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
         "numa": spec["numa"], "threads": threads, "append": append,
         "wall_s": round(seconds, 1), "log_dir": os.path.relpath(bdir),
     })
-    sec = logparse.sections(text)
-    for name, body in sec.items():
-        if name.startswith("run-"):
-            result.setdefault("runs", {})[name[4:]] = body
-    if spec.get("pmem"):
-        result["pmem"] = pmem.analyse(spec["pmem"],
-                                      result.get("runs", {}).get("pmem"),
-                                      sec.get("dmesg", ""))
     with open(os.path.join(bdir, "dmesg.log"), "w") as fh:
-        fh.write(sec.get("dmesg", ""))
+        fh.write(logparse.sections(text).get("dmesg", ""))
     with open(os.path.join(bdir, "result.json"), "w") as fh:
         json.dump(result, fh, indent=1, sort_keys=True)
     return result
 
 
-def analyse(serial, rc, timeout):
-    """Turn a serial log (and QEMU's exit) into the measured fields."""
+def analyse(serial, rc, timeout, workloads=()):
+    """Turn a serial log (and QEMU's exit) into the measured fields, the
+    framed output of the guest's scripts ('runs') and the workloads'
+    analyses and problems (workload.record())."""
     sec = logparse.sections(serial)
+    result = measured(serial, sec, rc, timeout)
+    runs = {name[len("run-"):]: body for name, body in sec.items()
+            if name.startswith("run-")}
+    if runs:
+        result["runs"] = runs
+    workload.record(result, workloads, sec)
+    return result
+
+
+def measured(serial, sec, rc, timeout):
+    """The fields boot measures itself, from the serial log and its
+    sections."""
     dmesg = sec.get("dmesg", "")
     # Before init, the console has everything; after it, dmesg has it.
     full = dmesg or serial
@@ -148,7 +160,17 @@ def analyse(serial, rc, timeout):
 
 
 def problems(result):
-    """What is wrong with one boot on its own (empty list: nothing)."""
+    """What is wrong with one boot on its own (empty list: nothing).
+
+    The workloads' problems come last. They are judged when the boot is
+    analysed and kept in the result ('workload_problems'), because
+    problems() gets a result alone: one from JSON (bench.json, a boot's
+    result.json), or a test's, with no workload objects to ask, and boot
+    must not import the workloads' modules to rebuild them. So a result
+    changed after its analysis keeps the problems it had; analyse the log
+    again instead. They are listed whether or not the boot reached the end
+    of init: a workload whose script did not run or end says so.
+    """
     found = []
     if not result["ok"]:
         found.append(result["error"])
@@ -171,7 +193,8 @@ def problems(result):
                          "pages (%d kB)" % (result["memtotal_kb"],
                                             managed_kb))
         found += accounting_problems(result, managed_kb)
-        found += pmem.problems(result.get("pmem"))
+    for workload_problems in result.get("workload_problems", {}).values():
+        found += workload_problems
     return found
 
 
@@ -199,7 +222,9 @@ def cpu_less_note(line):
     return ", no CPUs: " + logparse.cpu_less_text(line)
 
 
-def print_summary(result):
+def print_summary(result, workloads=()):
+    """What 'mtinit boot' prints without --json; the workloads' summary
+    lines last."""
     status = "ok" if result["ok"] else "FAILED: %s" % result["error"]
     print("%s %s %s smp=%d numa=%s: %s" % (
         result["kernel"], result["mode"], result["mem"], result["smp"],
@@ -213,5 +238,5 @@ def print_summary(result):
     print("  boot %s ms, deferred %s ms, MemTotal %s kB, %d splats, logs %s"
           % (result["boot_ms"], result["deferred_ms"], result["memtotal_kb"],
              len(result["splats"]), result["log_dir"]))
-    if result.get("pmem"):
-        print("  " + pmem.summary(result["pmem"]))
+    for line in workload.summaries(result, workloads):
+        print("  " + line)

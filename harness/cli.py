@@ -36,14 +36,16 @@ def _validate_boot(args):
 
 
 def _cmd_boot(args):
-    from . import boot
+    from . import boot, pmem
+    workloads = pmem.workloads(args.spec)
     result = boot.boot(args.kernel, args.spec, mode=args.mode,
                        threads=args.threads, append=args.append,
-                       timeout=args.timeout, backing=args.backing)
+                       timeout=args.timeout, backing=args.backing,
+                       workloads=workloads)
     if args.json:
         print(json.dumps(result, indent=1, sort_keys=True))
     else:
-        boot.print_summary(result)
+        boot.print_summary(result, workloads)
     problems = boot.problems(result)
     if problems:
         raise MtinitError("boot failed: " + "; ".join(problems))

@@ -6,9 +6,10 @@ import re
 import subprocess
 import sys
 
-from . import (base, boot, build, check, compare, kselftest, logparse,
+from . import (base, boot, build, check, compare, kselftest, logparse, pmem,
                selftest, topology)
 from .util import KTREE, ROOT, MtinitError, info
+from .workload import Workload
 
 # Guest RAM of every boot of the matrix (harness/backing.py): sparse. The
 # matrix checks correctness, which first-touch faults do not change; its
@@ -167,6 +168,8 @@ KSELFTEST_KERNELS = ("stock", "patched")
 KSELFTEST_FULL_KERNELS = KSELFTEST_KERNELS + ("debug",)
 # Allocate and free nearly all memory of a small guest after boot.
 MEMSTRESS = {"mem": "3G", "smp": 2}
+# guest/scripts/memstress.sh: a plain script, its report read below.
+MEMSTRESS_SCRIPT = Workload("memstress")
 MEMSTRESS_LINE = re.compile(r"memstress before=(\d+) full=(\d+) after=(\d+)")
 # Thread parameter cases, on the first case's shape: (threads, append,
 # the dmesg text it must produce or None). None: no "not a thread count"
@@ -460,14 +463,18 @@ class Matrix:
             if self.verbose:
                 print("  FAIL %s: %s" % (where, problem), flush=True)
 
-    def boot(self, where, kernel, spec, threads=None, append="", runs=()):
+    def boot(self, where, kernel, spec, threads=None, append="",
+             workloads=()):
+        """Boot once (workloads: boot.boot()'s) and check the boot on its
+        own; the result, or None when it has problems."""
         self.boots += 1
         info("boot %d: %s, %s%s%s" % (
             self.boots, where, kernel,
             " threads=%d" % threads if threads is not None else "",
             " '%s'" % append if append else ""))
         result = boot.boot(kernel, spec, threads=threads, append=append,
-                           timeout=900, runs=runs, backing=BACKING)
+                           timeout=900, workloads=workloads,
+                           backing=BACKING)
         bad = boot.problems(result)
         self.fail("%s [%s %s]" % (where, kernel, result["log_dir"]), bad)
         if not bad and kernel not in build.STOCK_VARIANTS:
@@ -561,7 +568,8 @@ class Matrix:
         """Fill nearly all free memory with tmpfs pages and free it."""
         where = "memstress %s" % MEMSTRESS["mem"]
         spec = topology.guest_spec(**MEMSTRESS)
-        result = self.boot(where, kernel, spec, runs=["memstress"])
+        result = self.boot(where, kernel, spec,
+                           workloads=[MEMSTRESS_SCRIPT])
         if not result:
             return
         m = MEMSTRESS_LINE.search(result.get("runs", {}).get("memstress",
@@ -668,7 +676,6 @@ def main(full=False, skip_build=False):
     matrix.params(*patched[0])
     for kernel in ("patched", "debug"):
         matrix.memstress(kernel)
-    from . import pmem
     for case in pmem.MATRIX_CASES:
         pmem.matrix_case(matrix, case)
     if full:

@@ -20,6 +20,10 @@ memremap_pages() maps in mode 'ram' is the namespace from its start to the
 end of the pfn device's data (the info block and its alignment padding
 included, the end truncation excluded), in 4 KiB pages, from sysfs
 (namespace resource, pfn resource and size).
+
+The guest's namespace is part of its spec (with_pmem(): spec['pmem']);
+the script is a workload (Pmem, harness/workload.py) that callers give
+boot.boot() as workloads(spec).
 """
 
 import re
@@ -29,6 +33,7 @@ from .hotplug import HOTPLUG_CPUS, HOTPLUG_GUEST, HOTPLUG_KERNELS
 from .logparse import graph_steps
 from .topology import format_size, guest_spec, parse_size
 from .util import MtinitError
+from .workload import Workload
 
 # Guest RAM left beside the namespace.
 MIN_RAM_MB = 2048
@@ -115,6 +120,38 @@ def with_pmem(spec, size, mode="fsdax", loops=1):
     out = dict(spec)
     out["pmem"] = pmem_spec(spec, size, mode, loops)
     return out
+
+
+class Pmem(Workload):
+    """guest/scripts/pmem.sh on a namespace (a spec's 'pmem' part): its
+    analysis is the boot result's 'pmem'."""
+
+    name = "pmem"
+
+    def __init__(self, namespace):
+        self.namespace = namespace
+
+    def kernel_append(self):
+        return kernel_append(self.namespace)
+
+    def dir_tag(self):
+        return "pmem%s-%s" % (self.namespace["size"],
+                              self.namespace["mode"])
+
+    def analyse(self, run_text, dmesg):
+        return analyse(self.namespace, run_text, dmesg)
+
+    def problems(self, analysed):
+        return problems(analysed)
+
+    def summary(self, analysed):
+        return summary(analysed) if analysed else None
+
+
+def workloads(spec):
+    """What boot.boot(workloads=) runs for a guest spec: the pmem script
+    when with_pmem() gave it a namespace, else nothing."""
+    return [Pmem(spec["pmem"])] if spec.get("pmem") else []
 
 
 def kernel_append(pm):
@@ -422,7 +459,8 @@ def matrix_case(matrix, case):
         kspec = (dict(spec, smp=HOTPLUG_GUEST["smp"]) if hotplug
                  else spec)
         result = matrix.boot(name, kernel, kspec, append="mtinit.hotplug=" +
-                             HOTPLUG_CPUS if hotplug else "")
+                             HOTPLUG_CPUS if hotplug else "",
+                             workloads=workloads(kspec))
         results[kernel] = result
         if not result:
             continue

@@ -1,13 +1,27 @@
 """The in-guest workloads' interface (harness/workload.py): boot.py runs
 them without knowing any, and no import circle joins boot and them."""
 
+import contextlib
+import io
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
+from unittest import mock
+
+from harness import boot, build, deps, initramfs, pmem, qemu, topology
+from harness.tests.common import fixture
+from harness.workload import Workload, kernel_params
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
+# A clean stock boot (16 GiB, 2 vCPUs) and a stock pmem boot (6 GiB, a
+# 2 GiB fsdax namespace, 3 binds), as the guest printed them.
+STOCK_LOG = "stock-16G-smp2.serial.log"
+PMEM_LOG = "stock-6G-pmem2G-fsdax3.serial.log"
 
 
 def loaded_by(module):
@@ -22,12 +36,200 @@ def loaded_by(module):
 
 
 class ImportTest(unittest.TestCase):
+    WORKLOAD_MODULES = ("harness.pmem", "harness.selftest",
+                        "harness.kselftest")
+
+    def test_boot_loads_no_workload(self):
+        loaded = loaded_by("harness.boot")
+        self.assertIn("harness.workload", loaded)
+        for module in self.WORKLOAD_MODULES:
+            self.assertNotIn(module, loaded)
+
     def test_pmem_loads_neither_boot_nor_the_selftests(self):
         loaded = loaded_by("harness.pmem")
         self.assertIn("harness.hotplug", loaded)
-        for module in ("harness.boot", "harness.selftest",
-                       "harness.kselftest"):
+        for module in ("harness.boot",) + self.WORKLOAD_MODULES[1:]:
             self.assertNotIn(module, loaded)
+
+    def test_boot_names_no_workload(self):
+        with open(os.path.join(ROOT, "harness", "boot.py")) as fh:
+            source = fh.read().lower()
+        # "selftest" covers kselftest too.
+        for name in ("pmem", "selftest"):
+            self.assertNotIn(name, source)
+
+
+class KernelParamsTest(unittest.TestCase):
+    def test_scripts_in_order(self):
+        self.assertEqual(kernel_params([Workload("a"), Workload("b")]),
+                         "mtinit.run=a,b")
+        self.assertEqual(kernel_params([]), "")
+
+    def test_pmem_parameters_then_its_script(self):
+        spec = pmem.with_pmem(topology.guest_spec(mem="6G", smp=2), "2G")
+        self.assertEqual(kernel_params(pmem.workloads(spec)),
+                         "memmap=2G!5G printk.devkmsg=on mtinit.pmem=fsdax,1 "
+                         "mtinit.run=pmem")
+        self.assertEqual(pmem.workloads(topology.guest_spec(mem="6G")), [])
+
+
+class FakeWorkload(Workload):
+    """Every part of the interface, with what it was given kept."""
+
+    name = "fake"
+
+    def __init__(self, data):
+        self.data = data
+
+    def kernel_append(self):
+        return "fake.level=3"
+
+    def files(self):
+        return [(self.data, "/mtinit/fake/data")]
+
+    def dir_tag(self):
+        return "fake3"
+
+    def analyse(self, run_text, dmesg):
+        return {"said": run_text, "dmesg_has_memory_line":
+                "Memory:" in dmesg}
+
+    def problems(self, analysed):
+        return ["fake: " + line for line in analysed["said"].splitlines()
+                if line.startswith("bad")]
+
+    def summary(self, analysed):
+        return "fake said %d line(s)" % len(analysed["said"].splitlines())
+
+
+def with_run(serial, name, text):
+    """serial with a framed run-NAME section before the guest's reports,
+    as guest/init prints it."""
+    marker = "@@MTINIT-BEGIN zoneinfo@@"
+    assert marker in serial
+    return serial.replace(marker, "@@MTINIT-BEGIN run-%s@@\n%s@@MTINIT-END "
+                          "rc=0@@\n%s" % (name, text, marker), 1)
+
+
+class FakeGuest:
+    """boot.boot() with QEMU, the guest image and the kernel build faked:
+    the 'guest' prints serial; what boot asked for is kept."""
+
+    def __init__(self, serial):
+        self.serial = serial
+        self.image_files = None
+        self.cmd = None
+
+    def image(self, dest, extra=()):
+        self.image_files = list(extra)
+        with open(dest, "w") as fh:
+            fh.write("cpio\n")
+        return dest
+
+    def run(self, cmd, timeout, stderr_log):
+        self.cmd = cmd
+        serial = cmd[cmd.index("-serial") + 1][len("file:"):]
+        with open(serial, "w") as fh:
+            fh.write(self.serial)
+        return 0, 1.5
+
+    def append(self):
+        """The kernel command line boot gave QEMU."""
+        return self.cmd[self.cmd.index("-append") + 1]
+
+    @contextlib.contextmanager
+    def patched(self, out):
+        with mock.patch.object(qemu, "run", self.run), \
+                mock.patch.object(initramfs, "image", self.image), \
+                mock.patch.object(build, "build_info",
+                                  lambda k: {"base": "b", "commit": "c"}), \
+                mock.patch.object(deps, "ensure_step", lambda step: None), \
+                mock.patch.object(boot, "OUT", out):
+            yield self
+
+
+class BootWithWorkloadsTest(unittest.TestCase):
+    """boot.boot() runs any workload alike: its parameters, files,
+    analysis, problems and summary."""
+
+    def setUp(self):
+        self.out = tempfile.mkdtemp(prefix="mtinit-workload-")
+        self.addCleanup(shutil.rmtree, self.out)
+
+    def boot(self, serial, spec, workloads, append=""):
+        guest = FakeGuest(serial)
+        with guest.patched(self.out):
+            result = boot.boot("stock", spec, append=append,
+                               backing="sparse", workloads=workloads)
+        return guest, result
+
+    def test_fake_workload(self):
+        fake = FakeWorkload(os.path.join(ROOT, "guest", "init"))
+        serial = with_run(fixture(STOCK_LOG), "fake", "fine\nbad thing\n")
+        guest, result = self.boot(serial, topology.guest_spec(mem="16G"),
+                                  [fake])
+        self.assertIn(" fake.level=3 mtinit.run=fake mtinit.pad=",
+                      guest.append())
+        self.assertEqual(guest.image_files, [(fake.data,
+                                              "/mtinit/fake/data")])
+        self.assertTrue(result["log_dir"].endswith("-fake3"))
+        self.assertEqual(result["runs"], {"fake": "fine\nbad thing\n"})
+        self.assertEqual(result["fake"], {"said": "fine\nbad thing\n",
+                                          "dmesg_has_memory_line": True})
+        self.assertEqual(result["workload_problems"],
+                         {"fake": ["fake: bad thing"]})
+        self.assertEqual(boot.problems(result), ["fake: bad thing"])
+        # A result read back from its JSON keeps the workload's problems.
+        with open(os.path.join(result["log_dir"], "result.json")) as fh:
+            self.assertEqual(boot.problems(json.load(fh)),
+                             ["fake: bad thing"])
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            boot.print_summary(result, [fake])
+        self.assertEqual(printed.getvalue().splitlines()[-1],
+                         "  fake said 2 line(s)")
+
+    def test_plain_script(self):
+        serial = with_run(fixture(STOCK_LOG), "memstress", "memstress x\n")
+        guest, result = self.boot(serial, topology.guest_spec(mem="16G"),
+                                  [Workload("memstress")])
+        self.assertIn(" mtinit.run=memstress mtinit.pad=", guest.append())
+        self.assertEqual(result["runs"], {"memstress": "memstress x\n"})
+        self.assertNotIn("memstress", result)
+        self.assertEqual(boot.problems(result), [])
+
+    def test_no_workload(self):
+        guest, result = self.boot(fixture(STOCK_LOG),
+                                  topology.guest_spec(mem="16G"), [])
+        self.assertNotIn("mtinit.run", guest.append())
+        self.assertEqual(guest.image_files, [])
+        self.assertNotIn("workload_problems", result)
+        self.assertEqual(boot.problems(result), [])
+
+    def test_pmem_as_before(self):
+        """The pmem boot's command line, directory and 'pmem' field are
+        what boot made of spec['pmem'] before pmem was a workload."""
+        spec = pmem.with_pmem(topology.guest_spec(mem="6G", smp=2), "2G",
+                              loops=3)
+        guest, result = self.boot(fixture(PMEM_LOG), spec,
+                                  pmem.workloads(spec),
+                                  append="mtinit.hotplug=2-3")
+        self.assertIn(" mtinit.hotplug=2-3 memmap=2G!5G printk.devkmsg=on "
+                      "mtinit.pmem=fsdax,3 mtinit.run=pmem mtinit.pad=",
+                      guest.append())
+        self.assertEqual(guest.image_files, [])
+        self.assertTrue(result["log_dir"].endswith("-pmem2G-fsdax"))
+        self.assertEqual(result["pmem"]["binds_ms"],
+                         [106.883, 77.922, 80.761])
+        self.assertEqual(result["append"], "mtinit.hotplug=2-3")
+        self.assertEqual(boot.problems(result), [])
+
+    def test_a_workload_may_not_replace_a_field(self):
+        clash = FakeWorkload("unused")
+        clash.name = "zones"
+        with self.assertRaisesRegex(Exception, "would overwrite"):
+            boot.analyse(with_run(fixture(STOCK_LOG), "zones", "x\n"), 0,
+                         300, [clash])
 
 
 if __name__ == "__main__":
