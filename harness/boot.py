@@ -59,7 +59,7 @@ def check_request(kernel, threads, append=""):
 
 
 def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
-         runs=(), extra_files=(), backing="auto", workloads=()):
+         backing="auto", workloads=()):
     """Boot once; return the result dict (the JSON of 'mtinit boot').
 
     backing: guest RAM 'prealloc', 'sparse' or 'auto' (harness/backing.py),
@@ -73,13 +73,12 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
     # All of the guest's RAM is backed, what a workload carves out of it
     # included.
     used = resolve_backing(backing, spec["mem_mb"])
-    workloads = tuple(workload.Workload(n) for n in runs) + tuple(workloads)
+    workloads = tuple(workloads)
     cmd_append = " ".join(p for p in (
         cmd_append, workload.kernel_params(workloads)) if p)
     bdir = _boot_dir(kernel, spec, mode, threads, workloads)
     # The guest image in the boot's own directory: boots may run at once.
     initrd = initramfs.image(os.path.join(bdir, "initrd.cpio"),
-                             list(extra_files) +
                              workload.image_files(workloads))
     serial = os.path.join(bdir, "serial.log")
     cmd = qemu.command(build.kernel_image(kernel), initrd, spec, mode, used,

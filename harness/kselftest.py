@@ -8,6 +8,7 @@ import shutil
 
 from . import boot, build, deps, topology
 from .util import BUILD, KTREE, MtinitError, ensure_dir, info, run
+from .workload import Workload
 
 # One guest for every kernel: the same programs, the same RAM, half of it
 # movable so that memory blocks can go offline (memory-hotplug).
@@ -244,27 +245,47 @@ def regressions(reference, results):
     return sorted(lost)
 
 
+class Kselftest(Workload):
+    """guest/scripts/kselftest.sh: kselftest's runner on the image's
+    programs (image_files()). Its analysis (the boot result's 'kselftest')
+    is parse()'s results of the runner's KTAP."""
+
+    name = "kselftest"
+
+    def __init__(self, files):
+        self.paths = files
+
+    def files(self):
+        return self.paths
+
+    def analyse(self, run_text, dmesg):
+        return {"reported": run_text is not None,
+                "results": parse(run_text or "")}
+
+    def problems(self, analysed):
+        if not analysed["reported"]:
+            return ["the guest printed no kselftest report"]
+        if not analysed["results"]:
+            return ["no test result in the kselftest report"]
+        return []
+
+
 def run_on(kernel, programs, categories):
     """Boot the kernel once with the tests; return (results, problems)."""
     spec = topology.guest_spec(**GUEST)
-    result = boot.boot(kernel, spec, runs=["kselftest"],
-                       extra_files=image_files(kernel, programs,
-                                               categories),
-                       timeout=TIMEOUT, append=APPEND, backing=BACKING)
+    tests = Kselftest(image_files(kernel, programs, categories))
+    result = boot.boot(kernel, spec, workloads=[tests], timeout=TIMEOUT,
+                       append=APPEND, backing=BACKING)
     problems = boot.problems(result)
-    ktap = result.get("runs", {}).get("kselftest")
-    if ktap is None:
-        problems.append("the guest printed no kselftest report")
+    if not result["kselftest"]["reported"]:
         return {}, problems
     with open(os.path.join(result["log_dir"], "kselftest.ktap"), "w") as fh:
-        fh.write(ktap)
-    results = parse(ktap)
+        fh.write(result["runs"]["kselftest"])
+    results = result["kselftest"]["results"]
     counts = totals(results)
     info("kselftest on %s: %d passed, %d failed, %d skipped (%s)"
          % (kernel, counts["pass"], counts["fail"], counts["skip"],
             result["log_dir"]))
-    if not results:
-        problems.append("no test result in the kselftest report")
     return results, problems
 
 

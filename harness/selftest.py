@@ -6,6 +6,7 @@ import re
 from . import boot, kselftest, topology
 from .hotplug import HOTPLUG_KERNELS
 from .util import ROOT, MtinitError, info
+from .workload import Workload
 
 # Two nodes of two CPUs: the padata suite binds a job to the other node
 # than the boot CPU's, confines callers to two of four CPUs (affinity,
@@ -89,9 +90,17 @@ def parse_ktap(text):
     return plan, results
 
 
+# A suite's own cases, indented beneath its top-level result.
+CASE = re.compile(r"^\s+(not ok|ok) \d+ (.*)$", re.M)
+
+
 def verdict(text):
     """Problems in a KTAP report (empty: every planned test passed)."""
-    plan, results = parse_ktap(text)
+    return ktap_problems(*parse_ktap(text))
+
+
+def ktap_problems(plan, results):
+    """Problems of parse_ktap()'s plan and results."""
     if plan is None:
         return ["no KTAP plan line: the suite runner did not run"]
     problems = ["not ok %d %s" % (n, name) for ok, n, name in results
@@ -102,12 +111,39 @@ def verdict(text):
     return problems
 
 
+class Selftest(Workload):
+    """guest/scripts/selftest.sh: every suite of the image, as KTAP. Its
+    analysis (the boot result's 'selftest') is the top-level results and
+    the count of the suites' cases; its problems, those of verdict()."""
+
+    name = "selftest"
+
+    def __init__(self, suites):
+        self.suites = suites
+
+    def files(self):
+        return [f for files in self.suites.values() for f in files]
+
+    def analyse(self, run_text, dmesg):
+        plan, results = parse_ktap(run_text or "")
+        cases = CASE.findall(run_text or "")
+        return {"reported": run_text is not None, "plan": plan,
+                "results": [list(r) for r in results],
+                "cases": len(cases),
+                "failed_cases": sum(1 for c in cases if c[0] == "not ok")}
+
+    def problems(self, analysed):
+        if not analysed["reported"]:
+            return ["the guest printed no selftest report"]
+        return ktap_problems(analysed["plan"], analysed["results"])
+
+
 def run_on(kernel):
+    """Boot the kernel once with its suites; return the problems."""
     hotplug = kernel in HOTPLUG_KERNELS
     spec = topology.guest_spec(**GUEST)
     found = suites(kernel)
-    extra = [f for files in found.values() for f in files]
-    result = boot.boot(kernel, spec, runs=["selftest"], extra_files=extra,
+    result = boot.boot(kernel, spec, workloads=[Selftest(found)],
                        timeout=900, append="mtinit.hotplug=" +
                        SELFTEST_HOTPLUG_CPUS if hotplug else "",
                        backing=BACKING)
@@ -118,21 +154,19 @@ def run_on(kernel):
         problems = planted + boot.problems(dict(result, splats=rest))
     else:
         problems = boot.problems(result)
-    ktap = result.get("runs", {}).get("selftest")
-    if ktap is None:
-        problems.append("the guest printed no selftest report")
-    else:
-        problems += verdict(ktap)
-        plan, results = parse_ktap(ktap)
-        passed = sum(1 for ok, _, _ in results if ok)
-        cases = re.findall(r"^\s+(not ok|ok) \d+ (.*)$", ktap, re.M)
-        info("selftest on %s: %s suite(s) planned, %d passed; %d test "
-             "case(s), %d failed (%s)"
-             % (kernel, plan, passed, len(cases),
-                sum(1 for c in cases if c[0] == "not ok"),
-                result["log_dir"]))
-        print(ktap, end="")
+    if result["selftest"]["reported"]:
+        print_report(kernel, result)
     return problems
+
+
+def print_report(kernel, result):
+    """A selftest boot's totals in one info line, then its KTAP."""
+    ran = result["selftest"]
+    passed = sum(1 for ok, _, _ in ran["results"] if ok)
+    info("selftest on %s: %s suite(s) planned, %d passed; %d test case(s), "
+         "%d failed (%s)" % (kernel, ran["plan"], passed, ran["cases"],
+                             ran["failed_cases"], result["log_dir"]))
+    print(result["runs"]["selftest"], end="")
 
 
 def main(kernels=None):

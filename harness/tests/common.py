@@ -1,8 +1,13 @@
-"""What the tests share: the logs kept under fixtures/."""
+"""What the tests share: the logs kept under fixtures/, and a guest to
+boot them in with QEMU faked."""
 
+import contextlib
 import os
+import shutil
+import tempfile
+from unittest import mock
 
-from harness import logparse
+from harness import boot, build, deps, initramfs, logparse, qemu
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 
@@ -55,3 +60,53 @@ def with_debug_kunit(serial):
     marker = "@@MTINIT-BEGIN dmesg@@\n"
     assert marker in serial
     return serial.replace(marker, marker + debug_ktap(), 1)
+
+
+def with_run(serial, name, text):
+    """serial with a framed run-NAME section before the guest's reports,
+    as guest/init prints it."""
+    marker = "@@MTINIT-BEGIN zoneinfo@@"
+    assert marker in serial
+    return serial.replace(marker, "@@MTINIT-BEGIN run-%s@@\n%s@@MTINIT-END "
+                          "rc=0@@\n%s" % (name, text, marker), 1)
+
+
+class FakeGuest:
+    """boot.boot() with QEMU, the guest image and the kernel build faked:
+    the 'guest' prints serial; what boot asked for is kept."""
+
+    def __init__(self, serial):
+        self.serial = serial
+        self.image_files = None
+        self.cmd = None
+
+    def image(self, dest, extra=()):
+        self.image_files = list(extra)
+        with open(dest, "w") as fh:
+            fh.write("cpio\n")
+        return dest
+
+    def run(self, cmd, timeout, stderr_log):
+        self.cmd = cmd
+        serial = cmd[cmd.index("-serial") + 1][len("file:"):]
+        with open(serial, "w") as fh:
+            fh.write(self.serial)
+        return 0, 1.5
+
+    def append(self):
+        """The kernel command line boot gave QEMU."""
+        return self.cmd[self.cmd.index("-append") + 1]
+
+    @contextlib.contextmanager
+    def patched(self, test):
+        """Fake it for the body of a with statement, boots under a
+        temporary out/ that test removes when it ends."""
+        out = tempfile.mkdtemp(prefix="mtinit-fake-guest-")
+        test.addCleanup(shutil.rmtree, out)
+        with mock.patch.object(qemu, "run", self.run), \
+                mock.patch.object(initramfs, "image", self.image), \
+                mock.patch.object(build, "build_info",
+                                  lambda k: {"base": "b", "commit": "c"}), \
+                mock.patch.object(deps, "ensure_step", lambda step: None), \
+                mock.patch.object(boot, "OUT", out):
+            yield self

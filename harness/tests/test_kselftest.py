@@ -1,10 +1,13 @@
 """Upstream kselftest results: parsing the runner's KTAP, comparing with
 stock."""
 
+import contextlib
+import io
 import unittest
+from unittest import mock
 
 from harness import kselftest
-from harness.tests.common import fixture
+from harness.tests.common import FakeGuest, fixture, with_run
 
 
 SMALL = """TAP version 13
@@ -113,6 +116,44 @@ class CompareTest(unittest.TestCase):
         problems = kselftest.compare({"stock": {"a": "pass"}})
         self.assertEqual(len(problems), 1)
         self.assertIn("did not really run", problems[0])
+
+
+class RunOnTest(unittest.TestCase):
+    """kselftest.run_on() boots the Kselftest workload (QEMU faked) with
+    the real stock report."""
+
+    FILES = [("/dev/null", "/mtinit/kselftest/mtinit-tests")]
+
+    def run_on(self, serial):
+        guest = FakeGuest(serial)
+        with guest.patched(self), \
+                mock.patch.object(kselftest, "image_files",
+                                  lambda kernel, programs, categories:
+                                  self.FILES), \
+                contextlib.redirect_stderr(io.StringIO()):
+            runs = kselftest.run_on("stock", "programs", ("mmap",))
+        return guest, runs
+
+    def test_report(self):
+        ktap = fixture("stock-8G-kselftest.ktap")
+        guest, (results, problems) = self.run_on(
+            with_run(fixture("stock-16G-smp2.serial.log"), "kselftest", ktap))
+        self.assertIn(" nokaslr movablecore=50% log_buf_len=16M "
+                      "mtinit.run=kselftest mtinit.pad=", guest.append())
+        self.assertEqual(guest.image_files, self.FILES)
+        self.assertEqual(results, kselftest.parse(ktap))
+        self.assertEqual(problems, [])
+
+    def test_no_report(self):
+        _, runs = self.run_on(fixture("stock-16G-smp2.serial.log"))
+        self.assertEqual(runs, ({}, ["the guest printed no kselftest "
+                                     "report"]))
+
+    def test_no_result(self):
+        _, runs = self.run_on(with_run(fixture("stock-16G-smp2.serial.log"),
+                                       "kselftest", "TAP version 13\n"))
+        self.assertEqual(runs, ({}, ["no test result in the kselftest "
+                                     "report"]))
 
 
 if __name__ == "__main__":

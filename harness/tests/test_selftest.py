@@ -2,10 +2,13 @@
 the kernel log of a real debug-kernel boot: one lockdep report about
 pt_inversion_lock, after the padata suite's 17 cases."""
 
+import contextlib
+import io
 import unittest
+from unittest import mock
 
 from harness import logparse, selftest
-from harness.tests.common import fixture
+from harness.tests.common import FakeGuest, fixture, with_run
 
 
 class LockdepInversionTest(unittest.TestCase):
@@ -53,6 +56,55 @@ class GuestTest(unittest.TestCase):
 
     def test_hotplug_leaves_cpus_1_and_2(self):
         self.assertEqual(selftest.SELFTEST_HOTPLUG_CPUS, "3-3")
+
+
+# selftest.sh's report: the padata suite's cases beneath its result.
+KTAP = """KTAP version 1
+1..1
+    KTAP version 1
+    1..2
+    ok 1 thread_count
+    not ok 2 chunk_size
+not ok 1 padata
+"""
+STOCK_LOG = "stock-16G-smp2.serial.log"
+
+
+class RunOnTest(unittest.TestCase):
+    """selftest.run_on() boots the Selftest workload (QEMU faked)."""
+
+    SUITES = {"padata": [("/dev/null", "/mtinit/selftests/padata/run.sh")]}
+
+    def run_on(self, serial):
+        guest = FakeGuest(serial)
+        out, err = io.StringIO(), io.StringIO()
+        with guest.patched(self), \
+                mock.patch.object(selftest, "suites", lambda k: self.SUITES), \
+                contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
+            problems = selftest.run_on("patched")
+        return guest, problems, out.getvalue(), err.getvalue()
+
+    def test_report(self):
+        guest, problems, out, err = self.run_on(
+            with_run(fixture(STOCK_LOG), "selftest", KTAP))
+        self.assertIn(" nokaslr mtinit.run=selftest mtinit.pad=",
+                      guest.append())
+        self.assertEqual(guest.image_files, self.SUITES["padata"])
+        self.assertEqual(problems, ["not ok 1 padata"])
+        self.assertEqual(out, KTAP)
+        self.assertIn("selftest on patched: 1 suite(s) planned, 0 passed; 2 "
+                      "test case(s), 1 failed", err)
+
+    def test_no_report(self):
+        _, problems, out, _ = self.run_on(fixture(STOCK_LOG))
+        self.assertEqual(problems, ["the guest printed no selftest report"])
+        self.assertEqual(out, "")
+
+    def test_missing_results(self):
+        _, problems, _, _ = self.run_on(with_run(
+            fixture(STOCK_LOG), "selftest", "KTAP version 1\n1..2\nok 1 a\n"))
+        self.assertEqual(problems, ["planned 2 tests, 1 reported"])
 
 
 if __name__ == "__main__":

@@ -5,15 +5,12 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
-from unittest import mock
 
-from harness import boot, build, deps, initramfs, pmem, qemu, topology
-from harness.tests.common import fixture
+from harness import boot, pmem, topology
+from harness.tests.common import FakeGuest, fixture, with_run
 from harness.workload import Workload, kernel_params
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -102,63 +99,13 @@ class FakeWorkload(Workload):
         return "fake said %d line(s)" % len(analysed["said"].splitlines())
 
 
-def with_run(serial, name, text):
-    """serial with a framed run-NAME section before the guest's reports,
-    as guest/init prints it."""
-    marker = "@@MTINIT-BEGIN zoneinfo@@"
-    assert marker in serial
-    return serial.replace(marker, "@@MTINIT-BEGIN run-%s@@\n%s@@MTINIT-END "
-                          "rc=0@@\n%s" % (name, text, marker), 1)
-
-
-class FakeGuest:
-    """boot.boot() with QEMU, the guest image and the kernel build faked:
-    the 'guest' prints serial; what boot asked for is kept."""
-
-    def __init__(self, serial):
-        self.serial = serial
-        self.image_files = None
-        self.cmd = None
-
-    def image(self, dest, extra=()):
-        self.image_files = list(extra)
-        with open(dest, "w") as fh:
-            fh.write("cpio\n")
-        return dest
-
-    def run(self, cmd, timeout, stderr_log):
-        self.cmd = cmd
-        serial = cmd[cmd.index("-serial") + 1][len("file:"):]
-        with open(serial, "w") as fh:
-            fh.write(self.serial)
-        return 0, 1.5
-
-    def append(self):
-        """The kernel command line boot gave QEMU."""
-        return self.cmd[self.cmd.index("-append") + 1]
-
-    @contextlib.contextmanager
-    def patched(self, out):
-        with mock.patch.object(qemu, "run", self.run), \
-                mock.patch.object(initramfs, "image", self.image), \
-                mock.patch.object(build, "build_info",
-                                  lambda k: {"base": "b", "commit": "c"}), \
-                mock.patch.object(deps, "ensure_step", lambda step: None), \
-                mock.patch.object(boot, "OUT", out):
-            yield self
-
-
 class BootWithWorkloadsTest(unittest.TestCase):
     """boot.boot() runs any workload alike: its parameters, files,
     analysis, problems and summary."""
 
-    def setUp(self):
-        self.out = tempfile.mkdtemp(prefix="mtinit-workload-")
-        self.addCleanup(shutil.rmtree, self.out)
-
     def boot(self, serial, spec, workloads, append=""):
         guest = FakeGuest(serial)
-        with guest.patched(self.out):
+        with guest.patched(self):
             result = boot.boot("stock", spec, append=append,
                                backing="sparse", workloads=workloads)
         return guest, result
