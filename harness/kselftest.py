@@ -326,7 +326,8 @@ def compare(runs, reference="stock", min_passed=MIN_PASSED):
 def main(kernels=("stock", "patched"), quick=False):
     """Run the suites on each kernel (stock first: the reference); raise
     with every problem found. quick: CI's categories."""
-    categories = vm_categories(CI_VM_CATEGORIES if quick else VM_CATEGORIES)
+    default = CI_VM_CATEGORIES if quick else VM_CATEGORIES
+    categories = vm_categories(default)
     info("run_vmtests.sh categories: " + " ".join(categories))
     for kernel in kernels:
         if build.build_info(kernel) is None:
@@ -340,7 +341,8 @@ def main(kernels=("stock", "patched"), quick=False):
         problems += ["%s: %s" % (kernel, p) for p in found]
     for kernel in kernels:
         print_totals(kernel, runs[kernel])
-    if os.environ.get("MTINIT_VM_CATEGORIES", "").split():
+    # Categories chosen by hand may hold a single test.
+    if categories != default:
         minimum = 1
     else:
         minimum = CI_MIN_PASSED if quick else MIN_PASSED
