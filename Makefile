@@ -3,7 +3,7 @@
 PYTHON ?= /usr/bin/python3
 MTINIT := $(PYTHON) ./mtinit
 
-.PHONY: bench bench-quick test test-full check unit prepare build refresh
+.PHONY: bench bench-quick test test-full check unit prepare build refresh fresh
 
 bench:
 	$(MTINIT) bench --distro
@@ -16,6 +16,10 @@ test:
 
 test-full:
 	$(MTINIT) test --full
+
+# CI's run in a fresh Debian root (mmdebstrap, chroot; needs root).
+fresh:
+	$(MTINIT) fresh
 
 check:
 	$(MTINIT) check

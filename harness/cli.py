@@ -86,6 +86,11 @@ def _cmd_kselftest(args):
     kselftest.main(kernels, quick=args.quick)
 
 
+def _cmd_fresh(args):
+    from . import fresh
+    fresh.main(share_ccache=not args.cold)
+
+
 def _cmd_test(args):
     from . import matrix
     matrix.main(full=args.full, skip_build=args.no_build)
@@ -180,6 +185,12 @@ def parser():
                    help="only the run_vmtests.sh categories 'make test' "
                    "runs")
     s.set_defaults(func=_cmd_kselftest)
+
+    s = sub.add_parser("fresh", help="CI's run ('.ci/run') in a fresh "
+                       "Debian root made with mmdebstrap (root only)")
+    s.add_argument("--cold", action="store_true",
+                   help="do not share the host's ccache with the root")
+    s.set_defaults(func=_cmd_fresh)
 
     s = sub.add_parser("test", help="everything CI runs")
     s.add_argument("--full", action="store_true", help="the whole matrix")

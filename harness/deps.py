@@ -31,6 +31,7 @@ PACKAGES = {
     "libcap-dev": "mm selftests (static libcap)",
     "libnuma-dev": "mm selftests (static libnuma)",
     "bash-static": "bash in the guest, for upstream's selftest scripts",
+    "mmdebstrap": "make fresh: a minimal Debian root",
     "linux-config-6.12": "Debian's kernel configurations (the distro "
                          "kernels start from one; unit tests compare "
                          "config/guest.config with it)",
@@ -64,6 +65,9 @@ STEPS = {
     "kselftest": _KERNEL_BUILD + ("rsync", "bash-static", "libcap-dev",
                                    "libnuma-dev"),
     "bench plot": ("python3-matplotlib",),
+    # A Debian root for CI's run on a "new machine" (harness/fresh.py);
+    # git clones the repository into it.
+    "fresh": ("mmdebstrap", "git"),
     "unit tests": ("linux-config-6.12",),
 }
 
@@ -84,6 +88,7 @@ COMMANDS = {
     "selftest": ("selftest", "initramfs", "boot"),
     "kselftest": ("kselftest", "initramfs", "boot"),
     "kunit": ("initramfs", "boot"),
+    "fresh": ("fresh",),
     "test": ("unit tests", "prepare", "check", "build", "distro build",
              "sparse", "docs",
              "initramfs", "boot", "selftest", "kselftest"),

@@ -1,0 +1,82 @@
+"""make fresh: the root's sources, release, commands and mount safety."""
+
+import os
+import tempfile
+import unittest
+
+from harness import fresh
+from harness.util import MtinitError
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        fh.write(text)
+    return path
+
+
+class SourcesTest(unittest.TestCase):
+    def test_enabled_debian_sources_only(self):
+        with tempfile.TemporaryDirectory() as apt:
+            deb = write(os.path.join(apt, "sources.list.d", "debian.sources"),
+                        "Types: deb\nURIs: http://deb.debian.org/debian\n")
+            write(os.path.join(apt, "sources.list.d", "node.sources.off"),
+                  "URIs: http://deb.debian.org/debian\n")
+            other = write(os.path.join(apt, "sources.list.d", "sdk.list"),
+                          "deb https://packages.example.com/apt sdk main\n")
+            write(os.path.join(apt, "sources.list"), "")
+            found = fresh.apt_sources(apt)
+            self.assertEqual(found, [deb, other])
+            self.assertEqual(fresh.debian_sources(found), [deb])
+
+    def test_release(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write(os.path.join(tmp, "os-release"),
+                         'NAME="Debian GNU/Linux"\nVERSION_CODENAME=bookworm\n')
+            self.assertEqual(fresh.release(path), "bookworm")
+            write(path, 'NAME="Something"\n')
+            with self.assertRaisesRegex(MtinitError, "VERSION_CODENAME"):
+                fresh.release(path)
+
+
+class CommandTest(unittest.TestCase):
+    def test_mmdebstrap(self):
+        cmd = fresh.mmdebstrap_command("bookworm", ["/a.sources"], "/r")
+        self.assertEqual(cmd[:3], ["mmdebstrap", "--variant=minbase",
+                                   "--mode=root"])
+        self.assertEqual(cmd[-3:], ["bookworm", "/r", "/a.sources"])
+        self.assertIn("debian-archive-keyring", cmd[3])
+
+    def test_chroot_runs_ci_with_a_clean_environment(self):
+        cmd = fresh.chroot_command()
+        self.assertEqual(cmd[:4], ["chroot", fresh.ROOTFS, "/usr/bin/env",
+                                   "-i"])
+        self.assertEqual(cmd[-1], "cd /work/mtinit && bash .ci/run")
+        self.assertIn("CI=true", cmd)
+
+
+class MountSafetyTest(unittest.TestCase):
+    def test_mounts_under_the_root(self):
+        root = os.path.realpath(fresh.ROOTFS)
+        with tempfile.TemporaryDirectory() as tmp:
+            mounts = write(os.path.join(tmp, "mounts"), "".join(
+                "x %s y rw 0 0\n" % p for p in (
+                    "/", "/dev", root + "/proc", root + "/dev",
+                    root + "x/dev", root + "/dev/pts")))
+            self.assertEqual(fresh.mounts_under(fresh.ROOTFS, mounts),
+                             [root + "/proc", root + "/dev",
+                              root + "/dev/pts"])
+
+    def test_remove_refuses_while_mounted(self):
+        real_under, real_unmount = fresh.mounts_under, fresh.unmount_all
+        fresh.mounts_under = lambda path: [path + "/dev"]
+        fresh.unmount_all = lambda points: None
+        try:
+            with self.assertRaisesRegex(MtinitError, "still mounted"):
+                fresh.remove_root()
+        finally:
+            fresh.mounts_under, fresh.unmount_all = real_under, real_unmount
+
+
+if __name__ == "__main__":
+    unittest.main()
