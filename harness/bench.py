@@ -203,7 +203,10 @@ def select_configs(quick=False, only=None, distro=False):
     if only not in chosen:
         raise MtinitError("--only '%s': use deferred, pmem or distro" % only)
     if distro and only != "distro":
-        return chosen[only] + distro_configs
+        # The distro kernels' tables of the same kind.
+        kind = {"deferred": False, "pmem": True}.get(only)
+        return chosen[only] + [c for c in distro_configs
+                               if kind is None or bool(c.get("pmem")) == kind]
     return chosen[only]
 
 

@@ -508,13 +508,14 @@ class Matrix:
         if patched and one:
             self.same("%s [%s threads=1 vs default]" % (name, series),
                       patched, one)
-        self.free_close(name, stock, patched=patched, one=one)
+        self.free_close(name, reference, stock,
+                        **{series: patched, series + " threads=1": one})
         if case.get("debug"):
             debug = self.boot(name, "debug", spec, append=append)
             if stock and debug:
                 self.fail(name + " [stock vs debug: present]",
                           compare.present_equal(stock, debug))
-            self.free_close(name, stock, debug=debug)
+            self.free_close(name, reference, stock, debug=debug)
         return spec, patched
 
     def expected(self, name, case, **results):
@@ -525,12 +526,13 @@ class Matrix:
                           expect_problems(result, series_expect(
                               case["expect"], kernel)))
 
-    def free_close(self, name, stock, **others):
-        """Free memory after boot within compare.FREE_TOLERANCE_KB of
-        stock's, for each of the other boots that succeeded."""
+    def free_close(self, name, reference, stock, **others):
+        """Free memory after boot within compare.FREE_TOLERANCE_KB of the
+        reference kernel's (stock's), for each of the other boots that
+        succeeded."""
         for label, result in others.items():
             if stock and result:
-                self.fail("%s [stock vs %s: free]" % (name, label),
+                self.fail("%s [%s vs %s: free]" % (name, reference, label),
                           compare.free_close(stock, result))
 
     def kasan(self, case):

@@ -222,11 +222,12 @@ def steps_lines(rows):
     """Under the pmem table: the first bind's time per traced function,
     one column per row, for rows whose kernels have the tracer
     (pmem.first_bind_steps()); nothing when none has."""
-    order = []
+    order, seen = [], set()
     for row in rows:
         for boot_steps in row.get("steps") or ():
             for step in boot_steps:
-                if (step["fn"], step["depth"]) not in order:
+                if step["fn"] not in seen:
+                    seen.add(step["fn"])
                     order.append((step["fn"], step["depth"]))
     if not order:
         return []

@@ -99,12 +99,19 @@ def record(result, workloads, sections):
     for w in workloads:
         analysed = w.analyse(sections.get("run-" + w.name), dmesg)
         if analysed is not None:
-            if w.name in result:
+            if w.name in result or w.name in RESERVED:
                 raise MtinitError("workload '%s' would overwrite the boot "
                                   "result's own '%s'" % (w.name, w.name))
             result[w.name] = analysed
         result.setdefault("workload_problems", {})[w.name] = \
             w.problems(analysed)
+
+
+# The fields boot.boot() sets after the analysis, and the workloads' own:
+# no workload may be named after one.
+RESERVED = ("kernel", "base", "commit", "mode", "backing", "mem", "smp",
+            "numa", "threads", "append", "wall_s", "log_dir", "runs",
+            "workload_problems")
 
 
 def summaries(result, workloads):

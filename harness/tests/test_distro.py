@@ -78,6 +78,15 @@ class BenchTest(unittest.TestCase):
         self.assertEqual(bench.kernels_of(bench.select_configs(distro=True)),
                          ["stock", "patched", "stock-distro", "distro"])
 
+    def test_distro_tables_follow_only(self):
+        from harness import pmem
+        pmem_tables = [c for c in bench.DISTRO_CONFIGS if c.get("pmem")]
+        deferred = [c for c in bench.DISTRO_CONFIGS if not c.get("pmem")]
+        self.assertEqual(bench.select_configs(only="pmem", distro=True),
+                         pmem.BENCH_CONFIGS + pmem_tables)
+        self.assertEqual(bench.select_configs(only="deferred", distro=True),
+                         bench.CONFIGS + deferred)
+
     def test_distro_icount_16g_has_the_target(self):
         config = bench.DISTRO_CONFIGS[0]
         self.assertEqual((config["mem"], config["mode"], config["smp"],
@@ -170,14 +179,26 @@ class MatrixTest(unittest.TestCase):
             boot.boot, boot.problems = real_boot, real_problems
         return m.failures
 
+    def test_free_memory_labels_name_the_kernels(self):
+        m = matrix.Matrix(verbose=False)
+        stock = {"memfree_kb": 1000000, "memtotal_kb": 2000000}
+        other = {"memfree_kb": 100, "memtotal_kb": 2000000}
+        from harness import compare
+        real = compare.free_close
+        compare.free_close = lambda a, b: ["differs"]
+        try:
+            m.free_close("c", "stock-distro", stock,
+                         **{"distro threads=1": other})
+        finally:
+            compare.free_close = real
+        self.assertEqual(m.failures,
+                         ["c [stock-distro vs distro threads=1: free]: "
+                          "differs"])
+
     def test_series_lines_asked_of_distro_not_stock_distro(self):
         self.assertEqual(self.series_failures("stock-distro"), [])
         self.assertEqual(self.series_failures("distro"),
                          ["w [distro]: no deferred-init line in dmesg"])
-
-
-if __name__ == "__main__":
-    unittest.main()
 
 
 # A function-graph trace as the pmem script prints it (funcgraph-tail):
@@ -239,3 +260,7 @@ class StepsTest(unittest.TestCase):
         for config in distro_pmem:
             self.assertEqual(config["variants"],
                              [("stock-distro", None), ("distro", None)])
+
+
+if __name__ == "__main__":
+    unittest.main()
