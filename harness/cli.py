@@ -86,9 +86,14 @@ def _cmd_kselftest(args):
     kselftest.main(kernels, quick=args.quick)
 
 
+def _validate_fresh(args):
+    from . import fresh
+    fresh.check_root()
+
+
 def _cmd_fresh(args):
     from . import fresh
-    fresh.main(share_ccache=not args.cold)
+    fresh.main(share_ccache=not args.cold, keep=args.keep)
 
 
 def _cmd_test(args):
@@ -189,8 +194,10 @@ def parser():
     s = sub.add_parser("fresh", help="CI's run ('.ci/run') in a fresh "
                        "Debian root made with mmdebstrap (root only)")
     s.add_argument("--cold", action="store_true",
-                   help="do not share the host's ccache with the root")
-    s.set_defaults(func=_cmd_fresh)
+                   help="do not let the root read the host's ccache")
+    s.add_argument("--keep", action="store_true",
+                   help="keep the root after a pass (a failed one is kept)")
+    s.set_defaults(func=_cmd_fresh, validate=_validate_fresh)
 
     s = sub.add_parser("test", help="everything CI runs")
     s.add_argument("--full", action="store_true", help="the whole matrix")

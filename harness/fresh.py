@@ -2,14 +2,16 @@
 
 A minimal root (mmdebstrap --variant=minbase, from this machine's own apt
 sources and release) gets a clean clone of the repository at HEAD, and
-runs '.ci/run' in it under chroot, with /proc, /sys and /dev mounted:
-exactly what CI runs, so every package the run needs must be installed
-by the harness itself (harness/deps.py), never by hand. The host's ccache
-is shared unless --cold: the cache holds compiler output, no package, and
-without it the three kernel builds alone take hours here.
+runs '.ci/run' in it under chroot, with /proc, /sys and /dev mounted in a
+private mount namespace (unshare): exactly what CI runs, so every package
+the run needs must be installed by the harness itself (harness/deps.py),
+never by hand. The host's ccache is read (never written) unless --cold:
+the cache holds compiler output, no package, and without it the three
+kernel builds alone take hours here.
 """
 
 import os
+import pwd
 import shutil
 import subprocess
 
@@ -28,12 +30,6 @@ APT_DIR = "/etc/apt"
 # What minbase lacks that the run needs before the harness can install
 # anything: verified downloads (keyring, certificates).
 INCLUDE = ("ca-certificates", "debian-archive-keyring")
-# (source, target in the root, mount arguments), mounted in this order.
-MOUNTS = (
-    ("proc", "proc", ["-t", "proc"]),
-    ("sysfs", "sys", ["-t", "sysfs"]),
-    ("/dev", "dev", ["--rbind"]),
-)
 CCACHE_IN_ROOT = "root/.cache/ccache"
 
 
@@ -80,26 +76,62 @@ def mmdebstrap_command(suite, sources, target):
 
 
 def chroot_command(workdir=WORKDIR):
-    """CI's own entry point in the root, with a clean environment."""
-    return ["chroot", ROOTFS, "/usr/bin/env", "-i", "HOME=/root", "CI=true",
-            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
-            "/bin", "LANG=C.UTF-8", "/bin/bash", "-c",
-            "cd %s && bash .ci/run" % workdir]
+    """CI's own entry point in the root, with a clean environment (a
+    shared ccache is read, never written: it belongs to the host)."""
+    env = ["HOME=/root", "CI=true", "LANG=C.UTF-8",
+           "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:"
+           "/bin"]
+    return (["chroot", ROOTFS, "/usr/bin/env", "-i"] + env +
+            ["/bin/bash", "-c", "cd %s && bash .ci/run" % workdir])
+
+
+def namespace_script(ccache=None):
+    """The shell commands run in a private mount namespace: the mounts the
+    run needs, then the chroot. Nothing is mounted on the host: the
+    namespace's mounts go with it when its last process exits, however it
+    exits, so nothing is left to unmount and no unmount can reach the
+    host's /dev. ccache: a host cache directory to bind read-only at the
+    root's ~/.cache/ccache, or None."""
+    root = ROOTFS
+    lines = ["set -e",
+             "mount -t proc proc '%s/proc'" % root,
+             "mount -t sysfs sysfs '%s/sys'" % root,
+             "mount --rbind /dev '%s/dev'" % root]
+    if ccache:
+        target = "%s/%s" % (root, CCACHE_IN_ROOT)
+        lines += ["mkdir -p '%s'" % target,
+                  "mount --bind '%s' '%s'" % (ccache, target),
+                  "mount -o remount,bind,ro '%s'" % target]
+    env = ["CCACHE_READONLY=1", "CCACHE_TEMPDIR=/tmp/ccache-tmp"] \
+        if ccache else []
+    cmd = chroot_command()
+    cmd = cmd[:4] + env + cmd[4:]
+    lines.append("exec " + " ".join("'%s'" % part for part in cmd))
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            "\n".join(lines)]
 
 
 def _log_run(cmd, log):
-    """Run cmd with its output appended to log; return its exit code."""
-    info("$ " + " ".join(cmd))
+    """Run cmd, its output shown and appended to log; return its exit
+    code."""
+    info("$ " + " ".join(cmd[:6]) + (" ..." if len(cmd) > 6 else ""))
     with open(log, "a") as fh:
         fh.write("$ %s\n" % " ".join(cmd))
         fh.flush()
-        return subprocess.call(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True,
+                                errors="replace")
+        for line in proc.stdout:
+            fh.write(line)
+            fh.flush()
+            print(line, end="", flush=True)
+        return proc.wait()
 
 
 def mounts_under(path, mounts_file="/proc/mounts"):
-    """The mount points at or below path (a run that died may leave
-    them): removing the root through a bind mount of /dev would remove the
-    host's /dev."""
+    """The host's mount points at or below path: the run mounts nothing
+    on the host, so any is left by something else, and removing the root
+    through a bind mount of /dev would remove the host's /dev."""
     path = os.path.realpath(path)
     with open(mounts_file) as fh:
         points = [line.split()[1].replace("\\040", " ") for line in fh]
@@ -107,14 +139,14 @@ def mounts_under(path, mounts_file="/proc/mounts"):
 
 
 def remove_root():
-    """Remove an earlier root, after unmounting what a run that died left
-    mounted in it; refuse if anything stays mounted."""
-    unmount_all(sorted(mounts_under(ROOTFS)))
+    """Remove an earlier root; refuse while anything is mounted in it."""
     left = mounts_under(ROOTFS)
     if left:
-        raise MtinitError("cannot remove the old fresh root: still mounted: "
-                          "%s" % ", ".join(left))
-    shutil.rmtree(ROOTFS, ignore_errors=True)
+        raise MtinitError("will not remove %s: mounted in it: %s (unmount "
+                          "them first)" % (os.path.relpath(ROOTFS),
+                                           ", ".join(left)))
+    if os.path.exists(ROOTFS):
+        shutil.rmtree(ROOTFS)
 
 
 def make_root(log):
@@ -141,35 +173,22 @@ def copy_clone():
 
 
 def host_ccache():
-    return os.environ.get("CCACHE_DIR",
-                          os.path.expanduser("~/.cache/ccache"))
+    """The ccache of the user who ran make fresh (under sudo, the invoking
+    user's, not root's), or None when there is none."""
+    if os.environ.get("CCACHE_DIR"):
+        path = os.environ["CCACHE_DIR"]
+    else:
+        home = os.path.expanduser("~")
+        if os.environ.get("SUDO_USER"):
+            home = pwd.getpwnam(os.environ["SUDO_USER"]).pw_dir
+        path = os.path.join(home, ".cache", "ccache")
+    return path if os.path.isdir(path) else None
 
 
-def mount_all(share_ccache):
-    """Mount what the run needs; return the mount points, innermost
-    last."""
-    points = []
-    mounts = list(MOUNTS)
-    if share_ccache:
-        mounts.append((ensure_dir(host_ccache()), CCACHE_IN_ROOT,
-                       ["--bind"]))
-    for source, target, args in mounts:
-        point = ensure_dir(os.path.join(ROOTFS, target))
-        subprocess.check_call(["mount"] + args + [source, point])
-        points.append(point)
-    return points
-
-
-def unmount_all(points):
-    for point in reversed(points):
-        subprocess.call(["umount", "--lazy", "--recursive", point])
-
-
-def main(share_ccache=True):
-    """Make the root, run CI in it, say whether it passed."""
-    if os.geteuid() != 0:
-        raise MtinitError("make fresh needs root (mmdebstrap, mount, "
-                          "chroot)")
+def main(share_ccache=True, keep=False):
+    """Make the root, run CI in it, say whether it passed; remove the
+    root after a pass unless keep (a failed one stays, to look into)."""
+    check_root()
     deps.ensure_step("fresh")
     need_space(BUILD, SPACE_MB, "make fresh")
     ensure_dir(FRESH)
@@ -179,12 +198,21 @@ def main(share_ccache=True):
                                           os.path.relpath(LOG)))
     make_root(LOG)
     copy_clone()
-    points = mount_all(share_ccache)
-    try:
-        rc = _log_run(chroot_command(), LOG)
-    finally:
-        unmount_all(points)
+    ccache = host_ccache() if share_ccache else None
+    info("ccache: %s" % ("%s, read-only" % ccache if ccache else "none"))
+    rc = _log_run(namespace_script(ccache), LOG)
     if rc != 0:
         raise MtinitError("make fresh: '.ci/run' failed in the fresh root "
-                          "(exit %d); see %s" % (rc, os.path.relpath(LOG)))
+                          "(exit %d); the root stays in %s; see %s"
+                          % (rc, os.path.relpath(ROOTFS),
+                             os.path.relpath(LOG)))
+    if not keep:
+        remove_root()
     info("make fresh: '.ci/run' passed in a fresh %s root" % release())
+
+
+def check_root():
+    """make fresh runs mmdebstrap, mount and chroot: root only."""
+    if os.geteuid() != 0:
+        raise MtinitError("make fresh needs root (mmdebstrap, mount, "
+                          "chroot): run it as root or with sudo")

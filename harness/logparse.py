@@ -301,13 +301,15 @@ def meminfo(text):
     return out
 
 
-# The function-graph tracer's timed lines (funcgraph-tail on): a leaf
-# '  1) + 12.345 us   |      name();' or the end of a call with children
+# The function-graph tracer's lines (funcgraph-tail on): the entry of a
+# call with children '  1)               |    name() {', a leaf
+# '  1) + 12.345 us   |      name();' and the end of a call with children
 # '  1) ! 130.000 us  |    } /* name */'; the column after '|' is indented
-# two spaces per level of nesting.
-GRAPH_TIMED = re.compile(r"(\d+(?:\.\d+)?) us\s*\|( *)(?:(\w+)\(\);|"
-                         r"\} /\* (\w+) \*/)")
-GRAPH_ENTRY = re.compile(r"\|( *)(\w+)\(\) \{")
+# two spaces per level of nesting. A compiler's clone of a function
+# ('name.isra.0') counts as the function.
+GRAPH_TIMED = re.compile(r"(\d+(?:\.\d+)?) us\s*\|( *)(?:([\w.]+)\(\);|"
+                         r"\} /\* ([\w.]+) \*/)")
+GRAPH_ENTRY = re.compile(r"\|( *)([\w.]+)\(\) \{")
 
 
 def graph_steps(text):
@@ -319,6 +321,7 @@ def graph_steps(text):
 
     def step(name, indent):
         depth = max(len(indent) - 2, 0) // 2
+        name = name.split(".")[0]
         return steps.setdefault(name, {"fn": name, "depth": depth,
                                        "ms": 0.0, "calls": 0})
 

@@ -208,6 +208,11 @@ def report(text):
         if not m:
             continue
         body = m.group(1)
+        if body.startswith("graph: "):
+            said = body[len("graph: "):]
+            if said.startswith((GRAPH_ON + " ", "unavailable ")):
+                out.setdefault("graph", said)
+            continue
         if body.startswith("error:"):
             out["error"] = body[len("error:"):].strip()
             continue
@@ -269,25 +274,46 @@ def analyse(pm, run_text, dmesg):
             None if run_text else "the guest's pmem script did not run"),
         "done": rep["done"],
         "hotplug": hotplug_report(run_text or ""),
-        "steps": first_bind_steps(run_text or ""),
+        "graph": rep.get("graph"),
+        "steps": traced_bind_steps(run_text or ""),
     }
 
 
 GRAPH_LINE = re.compile(r"^pmem graph: (.*)$", re.M)
+# The script's word on the traced bind: 'on (the functions traced)' or
+# 'unavailable (why)'. Kernels without the tracer say one of these.
+GRAPH_ON = "on"
+NO_TRACER = ("unavailable (no tracefs)",
+             "unavailable (no function_graph tracer)")
 
 
-def first_bind_steps(run_text):
-    """Where the first bind's time went, by function (logparse's
+def traced_bind_steps(run_text):
+    """Where the traced bind's time went, by function (logparse's
     graph_steps()), from the guest script's 'pmem graph:' lines: empty
     for kernels without the function-graph tracer."""
     return graph_steps("\n".join(GRAPH_LINE.findall(run_text)))
 
 
+def graph_problems(pm):
+    """A kernel with the function-graph tracer traced the extra bind and
+    its trace has steps; one without it said so."""
+    said = pm.get("graph")
+    if said is None:
+        return ["the pmem script did not say whether it traced a bind"]
+    if said.startswith(GRAPH_ON):
+        return [] if pm.get("steps") else [
+            "the traced bind's function-graph trace has no step"]
+    if said in NO_TRACER:
+        return []
+    return ["no traced bind: graph %s" % said]
+
+
 def problems(pm):
     """What is wrong with one pmem run on its own (empty: nothing): the
     script failed or stopped, a bind or unbind was not timed, a bind was
-    not checked, or MemFree did not come back within 1% after the last
-    unbind."""
+    not checked, MemFree did not come back within 1% after the last
+    unbind, or a kernel with the function-graph tracer did not trace its
+    extra bind (graph_problems())."""
     if not pm:
         return []
     if pm["error"]:
@@ -312,6 +338,8 @@ def problems(pm):
         found.append("pmem: MemFree %d kB after the last unbind, %d kB "
                      "before the first bind (more than 1%%)"
                      % (after, before))
+    if pm["done"]:
+        found += ["pmem: " + p for p in graph_problems(pm)]
     return found
 
 

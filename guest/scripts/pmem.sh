@@ -100,44 +100,71 @@ hp=$(sed -n 's/.*mtinit\.hotplug=\([0-9][0-9]*-[0-9][0-9]*\).*/\1/p' \
 	/proc/cmdline)
 [ -n "$hp" ] && sh /mtinit/hotplug.sh start "$hp"
 
-# Where the first bind's time goes, on kernels with the function-graph
-# tracer (the distro kernels have Debian's): only the functions of STEPS
-# are patched and traced, each entry and exit; the trace's timed lines are
-# printed as 'pmem graph: ...' for the harness (pmem.steps()).
+# Where a bind's time goes, on kernels with the function-graph tracer
+# (the distro kernels have Debian's): after the timed binds, one more
+# bind, traced, so that tracing never changes a timed one. Only the step
+# functions of STEPS that the kernel can trace are patched (an inlined one
+# is not there; a '.isra.N' clone is traced under its own name), each
+# entry and exit. 'pmem graph: on' then the trace's lines, or 'pmem graph:
+# unavailable (why)', for the harness (pmem.traced_bind_steps()).
 TRACING=/sys/kernel/tracing
 STEPS="memremap_pages pagemap_range arch_add_memory init_memory_mapping
 add_pages __add_pages sparse_add_section section_activate vmemmap_populate
 move_pfn_range_to_zone memmap_init_zone_device"
+graph_unavailable() { say "graph: unavailable ($*)"; return 1; }
 graph_start() {
 	[ -e $TRACING/available_tracers ] ||
-		mount -t tracefs nodev $TRACING 2>/dev/null || return 1
+		mount -t tracefs nodev $TRACING 2>/dev/null ||
+		graph_unavailable "no tracefs" || return 1
 	grep -qw function_graph $TRACING/available_tracers 2>/dev/null ||
-		return 1
+		graph_unavailable "no function_graph tracer" || return 1
 	for f in $STEPS; do
-		echo "$f" >> $TRACING/set_ftrace_filter 2>/dev/null
-	done
-	[ -s $TRACING/set_ftrace_filter ] || return 1
+		sed -n "s/^\($f\(\.[a-z]*\.[0-9]*\)*\)\( .*\)\{0,1\}$/\1/p" \
+			$TRACING/available_filter_functions
+	done > /tmp/steps
+	while read -r f; do
+		echo "$f" >> $TRACING/set_ftrace_filter
+	done < /tmp/steps
+	if grep -q '^#### all functions enabled' $TRACING/set_ftrace_filter
+	then
+		graph_unavailable "no step function can be traced"
+		return 1
+	fi
 	echo 1 > $TRACING/options/funcgraph-tail
-	echo function_graph > $TRACING/current_tracer || return 1
+	echo function_graph > $TRACING/current_tracer ||
+		graph_unavailable "cannot start function_graph" || return 1
 	echo > $TRACING/trace
+	say "graph: on ($(tr '\n' ' ' < /tmp/steps))"
 }
+# Read the trace while function_graph is still the tracer (setting
+# another one clears the buffer), then put everything back.
 graph_stop() {
+	echo 0 > $TRACING/tracing_on
+	grep -v '^#' $TRACING/trace | sed 's/^/pmem graph: /'
 	echo nop > $TRACING/current_tracer
-	grep ' us ' $TRACING/trace | sed 's/^/pmem graph: /'
+	echo 1 > $TRACING/tracing_on
 	echo > $TRACING/set_ftrace_filter
+}
+traced_bind() {
+	graph_start || return 0
+	mark "traced bind begin"
+	echo $dev > $ND/drivers/$drv/bind
+	rc=$?
+	mark "traced bind end"
+	graph_stop
+	[ $rc = 0 ] || fail "traced bind of $dev to $drv failed"
+	echo $dev > $ND/drivers/$drv/unbind ||
+		fail "unbind of $dev from $drv after the traced bind failed"
 }
 
 before=$(free_kb)
 say "memfree_before=$before"
 n=1
 while [ $n -le "$loops" ]; do
-	graph=
-	[ $n = 1 ] && graph_start && graph=1
 	mark "bind $n begin"
 	echo $dev > $ND/drivers/$drv/bind
 	rc=$?
 	mark "bind $n end"
-	[ -n "$graph" ] && graph_stop
 	[ $rc = 0 ] && [ -e $ND/devices/$dev/driver ] ||
 		fail "bind $n of $dev to $drv failed"
 	if [ $n = 1 ]; then
@@ -161,4 +188,5 @@ if [ -n "$hp" ]; then
 	say "$(head -n 1 /tmp/hotplug.out)"
 fi
 say "memfree_after=$(free_kb)"
+traced_bind
 say "done binds=$loops"

@@ -202,12 +202,14 @@ class MatrixTest(unittest.TestCase):
 
 
 # A function-graph trace as the pmem script prints it (funcgraph-tail):
-# nested calls, a leaf called twice, and a duration without decimals.
-GRAPH = """pmem graph:  0)               |  memremap_pages() {
+# nested calls, a leaf called twice, a compiler's clone, and a duration
+# without decimals.
+GRAPH = """pmem graph: on (memremap_pages arch_add_memory add_pages)
+pmem graph:  0)               |  memremap_pages() {
 pmem graph:  0)               |    arch_add_memory() {
 pmem graph:  0) + 12.500 us   |      init_memory_mapping();
 pmem graph:  0)               |      add_pages() {
-pmem graph:  0) ! 400.000 us  |        __add_pages();
+pmem graph:  0) ! 400.000 us  |        __add_pages.isra.0();
 pmem graph:  0) ! 402.000 us  |      } /* add_pages */
 pmem graph:  0) ! 420.000 us  |    } /* arch_add_memory */
 pmem graph:  0) + 20.000 us   |    move_pfn_range_to_zone();
@@ -220,8 +222,8 @@ pmem graph:  0) $ 1234567 us  |  } /* memremap_pages */
 class StepsTest(unittest.TestCase):
     def test_graph_steps(self):
         from harness import pmem
-        steps = pmem.first_bind_steps("pmem mode=fsdax\n" + GRAPH +
-                                      "pmem done binds=1\n")
+        steps = pmem.traced_bind_steps("pmem mode=fsdax\n" + GRAPH +
+                                       "pmem done binds=1\n")
         self.assertEqual([(s["fn"], s["depth"], s["ms"], s["calls"])
                           for s in steps],
                          [("memremap_pages", 0, 1234.567, 1),
@@ -231,11 +233,11 @@ class StepsTest(unittest.TestCase):
                           ("__add_pages", 3, 0.4, 1),
                           ("move_pfn_range_to_zone", 1, 0.02, 1),
                           ("memmap_init_zone_device", 1, 4.0, 2)])
-        self.assertEqual(pmem.first_bind_steps("pmem done binds=1\n"), [])
+        self.assertEqual(pmem.traced_bind_steps("pmem done binds=1\n"), [])
 
     def test_steps_under_the_pmem_table(self):
         from harness import pmem
-        steps = pmem.first_bind_steps(GRAPH)
+        steps = pmem.traced_bind_steps(GRAPH)
         rows = [{"label": "stock-distro", "threads": 1, "pages": 10,
                  "bind_ms": [2000.0], "kernel_ms": [], "steps": [steps]},
                 {"label": "distro", "threads": 2, "pages": 10,
@@ -252,6 +254,30 @@ class StepsTest(unittest.TestCase):
             row["steps"] = [[]]
         self.assertNotIn(report.STEPS_HEADING,
                          report.pmem_table("P", rows, 0.3))
+
+    def test_graph_said_and_checked(self):
+        from harness import pmem
+        done = "pmem done binds=1\n"
+        said = pmem.report(GRAPH + done)
+        self.assertEqual(said["graph"], "on (memremap_pages arch_add_memory "
+                         "add_pages)")
+        self.assertNotIn("0)", "".join(said))
+        on = {"graph": said["graph"], "steps": pmem.traced_bind_steps(GRAPH)}
+        self.assertEqual(pmem.graph_problems(on), [])
+        self.assertEqual(pmem.graph_problems(dict(on, steps=[])),
+                         ["the traced bind's function-graph trace has no "
+                          "step"])
+        tiny = pmem.report("pmem graph: unavailable (no function_graph "
+                           "tracer)\n" + done)
+        self.assertEqual(pmem.graph_problems(tiny), [])
+        odd = pmem.report("pmem graph: unavailable (no step function can "
+                          "be traced)\n" + done)
+        self.assertEqual(pmem.graph_problems(odd),
+                         ["no traced bind: graph unavailable (no step "
+                          "function can be traced)"])
+        self.assertEqual(pmem.graph_problems(pmem.report(done)),
+                         ["the pmem script did not say whether it traced a "
+                          "bind"])
 
     def test_distro_pmem_tables(self):
         from harness import pmem

@@ -68,14 +68,42 @@ class MountSafetyTest(unittest.TestCase):
                               root + "/dev/pts"])
 
     def test_remove_refuses_while_mounted(self):
-        real_under, real_unmount = fresh.mounts_under, fresh.unmount_all
+        real_under, real_rmtree = fresh.mounts_under, fresh.shutil.rmtree
+        removed = []
         fresh.mounts_under = lambda path: [path + "/dev"]
-        fresh.unmount_all = lambda points: None
+        fresh.shutil.rmtree = removed.append
         try:
-            with self.assertRaisesRegex(MtinitError, "still mounted"):
+            with self.assertRaisesRegex(MtinitError, "mounted in it"):
                 fresh.remove_root()
         finally:
-            fresh.mounts_under, fresh.unmount_all = real_under, real_unmount
+            fresh.mounts_under = real_under
+            fresh.shutil.rmtree = real_rmtree
+        self.assertEqual(removed, [])
+
+    def test_mounts_only_in_a_private_namespace(self):
+        """Every mount happens in the unshare'd namespace, with private
+        propagation, and the run ends by exec'ing the chroot; nothing is
+        unmounted, so nothing can unmount the host's /dev."""
+        cmd = fresh.namespace_script("/home/u/.cache/ccache")
+        self.assertEqual(cmd[:6], ["unshare", "--mount", "--propagation",
+                                   "private", "sh", "-c"])
+        script = cmd[6].splitlines()
+        self.assertEqual(script[0], "set -e")
+        self.assertTrue(script[-1].startswith("exec 'chroot' "))
+        self.assertNotIn("umount", cmd[6])
+        self.assertIn("mount -o remount,bind,ro '%s/%s'"
+                      % (fresh.ROOTFS, fresh.CCACHE_IN_ROOT), script)
+        self.assertIn("'CCACHE_READONLY=1'", script[-1])
+        self.assertNotIn("ccache", fresh.namespace_script(None)[6])
+
+    def test_not_root_is_refused(self):
+        real = fresh.os.geteuid
+        fresh.os.geteuid = lambda: 1000
+        try:
+            with self.assertRaisesRegex(MtinitError, "needs root"):
+                fresh.check_root()
+        finally:
+            fresh.os.geteuid = real
 
 
 if __name__ == "__main__":

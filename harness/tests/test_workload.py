@@ -167,7 +167,7 @@ class BootWithWorkloadsTest(unittest.TestCase):
         self.assertEqual(guest.image_files, [])
         self.assertTrue(result["log_dir"].endswith("-pmem2G-fsdax"))
         self.assertEqual(result["pmem"]["binds_ms"],
-                         [106.883, 77.922, 80.761])
+                         [430.515, 414.873, 387.262])
         self.assertEqual(result["append"], "mtinit.hotplug=2-3")
         self.assertEqual(boot.problems(result), [])
 
