@@ -52,27 +52,32 @@ def sha256_of(path):
 
 
 def ensure_base_package(pin):
-    """Install the pinned source package; return the version in use.
+    """Install the pinned source package; return the version in use."""
+    return ensure_pinned(pin["package"], pin["version"])
 
-    Falls back to the newest available 6.12.y when the pinned version has
+
+def ensure_pinned(package, version):
+    """Install package at version (the base's: Debian builds its source
+    and its configurations together); return the version in use.
+
+    Falls back to the newest available one when the pinned version has
     left the archive, and says so loudly.
     """
-    have = deps.installed_version(pin["package"])
-    if have == pin["version"]:
+    have = deps.installed_version(package)
+    if have == version:
         return have
     try:
-        deps.apt_install(["%s=%s" % (pin["package"], pin["version"])])
-        return pin["version"]
+        deps.apt_install(["%s=%s" % (package, version)])
+        return version
     except MtinitError:
         pass
     if have is None:
-        deps.apt_install([pin["package"]])
-        have = deps.installed_version(pin["package"])
+        deps.apt_install([package])
+        have = deps.installed_version(package)
     warn("*" * 64)
-    warn("the pinned base %s %s is not available;" % (pin["package"],
-                                                      pin["version"]))
+    warn("the pinned %s %s is not available;" % (package, version))
     warn("FALLING BACK to %s %s. Results are not from the pinned base."
-         % (pin["package"], have))
+         % (package, have))
     warn("*" * 64)
     return have
 
@@ -258,15 +263,27 @@ def compare_dirs(fresh, committed):
 # .rst files there even with O=, and kselftest's install rule builds the
 # padata test module beside its source (kbuild's objects, hidden .cmd
 # files, module lists).
-GENERATED_IN_TREE = ("Documentation/networking/netlink_spec/",)
+NETLINK_RST = "Documentation/networking/netlink_spec/"
+NETLINK_SPECS = "Documentation/netlink/specs"
 BUILD_PRODUCTS = (".o", ".ko", ".mod", ".mod.c", ".cmd", "Module.symvers",
                   "modules.order")
 
 
-def not_committed(paths):
+def generated_docs(tree=KTREE):
+    """The .rst files 'make htmldocs' generates: one per YNL spec, and
+    their index."""
+    specs = os.path.join(tree, NETLINK_SPECS)
+    names = sorted(os.listdir(specs)) if os.path.isdir(specs) else []
+    return {NETLINK_RST + "index.rst"} | {
+        NETLINK_RST + name[:-len(".yaml")] + ".rst"
+        for name in names if name.endswith(".yaml")}
+
+
+def not_committed(paths, generated=()):
     """The untracked paths of build/linux that may be work someone forgot
-    to 'git add -f' (what builds generate left out)."""
-    return [p for p in paths if not p.startswith(GENERATED_IN_TREE)
+    to 'git add -f' (what builds generate left out: generated, the
+    generated_docs(), and kbuild's products)."""
+    return [p for p in paths if p not in generated
             and not os.path.basename(p).endswith(BUILD_PRODUCTS)]
 
 
@@ -279,7 +296,8 @@ def refresh():
         raise MtinitError("build/linux has uncommitted changes; commit them "
                           "first (only commits are exported)")
     untracked = not_committed(git(["ls-files", "--others", "--ignored",
-                                   "--exclude-standard"]).split())
+                                   "--exclude-standard"]).split(),
+                              generated_docs())
     if untracked:
         warn("build/linux has files that are not committed (Debian's "
              ".gitignore hides new files: use 'git add -f'): "

@@ -248,12 +248,22 @@ def plan(quick=False, boots=None, only=None, distro=False):
     return {"configs": configs, "boots": boots}
 
 
+def config_title(kernel, record):
+    """How a table names its kernels' configuration, by its reference
+    kernel; with the Debian package version its build recorded."""
+    if record and record.get("debian_config"):
+        return "Debian's config (%s)" % record["debian_config"]
+    return KERNEL_CONFIG_TITLES[kernel]
+
+
 def table_title(config, boots, results):
     """A table's title line: the kernels' configuration, the guest, the
     guest RAM its boots actually had, the boots."""
     used = sorted({r["backing"] for runs in results.values() for r in runs})
+    reference = config["variants"][0][0]
     return "%s: %s, %s, %d boot(s) each, medians" % (
-        KERNEL_CONFIG_TITLES[config["variants"][0][0]], config["title"],
+        config_title(reference, build.build_info(reference)),
+        config["title"],
         ", ".join(BACKING_TITLES[b] for b in used),
         config.get("boots", boots))
 

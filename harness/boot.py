@@ -153,6 +153,7 @@ def measured(serial, sec, rc, timeout):
         "zones": logparse.zoneinfo(sec.get("zoneinfo", "")),
         "padata_jobs": logparse.padata_jobs(full),
         "kunit": logparse.kunit(full),
+        "dmesg_from_boot": (logparse.BANNER in dmesg if dmesg else None),
         "splats": sorted(set(logparse.splats(serial) + logparse.splats(dmesg)),
                          key=(serial + dmesg).find),
     }
@@ -181,6 +182,9 @@ def problems(result):
         found.append("%d KUnit case(s) failed: %s" % (len(failed),
                                                        ", ".join(failed)))
     if result["ok"]:
+        if result.get("dmesg_from_boot") is False:
+            found.append("dmesg lost its beginning: the kernel's log buffer "
+                         "wrapped before init read it (raise log_buf_len)")
         if not result["zones"]:
             found.append("no zones in /proc/zoneinfo")
         if not result["memtotal_kb"]:

@@ -194,8 +194,11 @@ def _build(variant):
         raise MtinitError("unknown kernel '%s' (use %s)"
                           % (variant, "|".join(VARIANTS)))
     deps.ensure_step("build")
+    debian_config = None
     if variant in DISTRO_VARIANTS:
         deps.ensure_step("distro build")
+        debian_config = "%s %s, flavour %s" % (
+            distro.PACKAGE, distro.ensure_config(), distro.FLAVOUR)
     src = source_tree(variant)
     odir = ensure_dir(out_dir(variant))
     configure(variant, src, odir)
@@ -220,6 +223,8 @@ def _build(variant):
         "release": open(os.path.join(
             odir, "include", "config", "kernel.release")).read().strip(),
     }
+    if debian_config:
+        record["debian_config"] = debian_config
     with open(os.path.join(odir, "mtinit-build.json"), "w") as fh:
         json.dump(record, fh, indent=1)
     info("built %s: %s" % (variant, os.path.relpath(kernel_image(variant))))

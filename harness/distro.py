@@ -28,6 +28,16 @@ OPTIONS = (
 )
 
 
+PACKAGE = "linux-config-6.12"
+
+
+def ensure_config():
+    """Debian's configurations of the pinned base's version (the same
+    source package builds both); return the version in use."""
+    from . import base
+    return base.ensure_pinned(PACKAGE, base.read_pin()["version"])
+
+
 def config_path(flavour=FLAVOUR):
     return os.path.join(CONFIG_DIR, "config.%s.xz" % flavour)
 

@@ -7,6 +7,8 @@ from .util import ranges
 BEGIN = re.compile(r"@@MTINIT-BEGIN (\S+)@@")
 END = re.compile(r"@@MTINIT-END rc=(\d+)@@")
 DONE = "@@MTINIT-DONE@@"
+# The first line of every kernel log, gone when the log buffer wrapped.
+BANNER = "] Linux version "
 TIMESTAMP = re.compile(r"^\[\s*(\d+\.\d+)\]\s?(.*)$")
 
 # Stock 6.12: "node 0 deferred pages initialised in 104ms"

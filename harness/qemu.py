@@ -16,8 +16,12 @@ MODES = {
 # relocatable, so KASLR would place the kernel image (about 12 MiB of
 # memblock) in DMA32 or Normal at random, and the exact per-zone
 # comparisons of boots (stock vs patched, threads) would differ by that.
+# log_buf_len=1M: the harness reads the guest's whole dmesg (the Memory:
+# line, zones, deferred init), and a kernel with many built-in drivers
+# (the distro kernels; Debian's LOG_BUF_SHIFT is 17) would wrap a smaller
+# buffer before init runs (boot.problems() catches it).
 BASE_APPEND = ("console=ttyS0,115200 panic=-1 oops=panic loglevel=7 "
-               "nokaslr")
+               "log_buf_len=1M nokaslr")
 # Early boot copies the command line into memblock allocations, so its
 # length moves later allocations and can change the managed page count by
 # one. Every boot pads it to the same length to stay comparable.

@@ -94,10 +94,22 @@ class BenchTest(unittest.TestCase):
 
     def test_titles_name_the_config(self):
         results = {("stock-distro", None): [{"backing": "sparse"}]}
-        title = bench.table_title(bench.DISTRO_CONFIGS[0], 5, results)
+        real = build.build_info
+        build.build_info = lambda kernel: None
+        try:
+            title = bench.table_title(bench.DISTRO_CONFIGS[0], 5, results)
+        finally:
+            build.build_info = real
         self.assertTrue(title.startswith("Debian's cloud-amd64 config "
                                          "(linux-config-6.12): 16 GiB"),
                         title)
+        self.assertEqual(bench.config_title("stock-distro", {
+            "debian_config": "linux-config-6.12 6.12.117-1~deb12u1, flavour "
+                             "amd64_none_cloud-amd64"}),
+            "Debian's config (linux-config-6.12 6.12.117-1~deb12u1, flavour "
+            "amd64_none_cloud-amd64)")
+        self.assertEqual(bench.config_title("stock", {"commit": "x"}),
+                         bench.KERNEL_CONFIG_TITLES["stock"])
 
 
 def rows(stock_ms, series_ms):
@@ -131,6 +143,33 @@ class ReportTest(unittest.TestCase):
                          "met\n")
         self.assertIn("no figure", report.target_line(rows(200.0, None),
                                                       0.35))
+
+
+class LogWrapTest(unittest.TestCase):
+    """A distro kernel prints far more at boot: a log that wrapped before
+    init read it fails the boot rather than its checks."""
+
+    def test_wrapped_dmesg_is_a_problem(self):
+        from harness import boot
+        from harness.tests.common import fixture
+        serial = fixture("stock-6G-pmem2G-fsdax3.serial.log")
+        result = boot.analyse(serial, 0, 60)
+        self.assertTrue(result["dmesg_from_boot"])
+        self.assertEqual([p for p in boot.problems(result)
+                          if "log buffer" in p], [])
+        begin = serial.index("@@MTINIT-BEGIN dmesg@@")
+        banner = serial.index("] Linux version ", begin)
+        # The first line (the banner) overwritten by later ones.
+        wrapped = serial[:banner] + serial[serial.index("\n", banner):]
+        result = boot.analyse(wrapped, 0, 60)
+        self.assertFalse(result["dmesg_from_boot"])
+        self.assertIn("dmesg lost its beginning: the kernel's log buffer "
+                      "wrapped before init read it (raise log_buf_len)",
+                      boot.problems(result))
+
+    def test_every_boot_asks_for_a_1m_log(self):
+        from harness import qemu
+        self.assertIn("log_buf_len=1M", qemu.BASE_APPEND.split())
 
 
 class MatrixTest(unittest.TestCase):

@@ -46,15 +46,29 @@ class PinTest(unittest.TestCase):
 
 class NotCommittedTest(unittest.TestCase):
     def test_generated_docs_are_not_work(self):
+        generated = {"Documentation/networking/netlink_spec/devlink.rst"}
         self.assertEqual(base.not_committed([
             "Documentation/networking/netlink_spec/devlink.rst",
+            "Documentation/networking/netlink_spec/handwritten.rst",
             "mm/new_file.c", "Documentation/core-api/new.rst",
             "tools/testing/selftests/padata/padata_test/padata_test.ko",
             "tools/testing/selftests/padata/padata_test/.padata_test.o.cmd",
             "tools/testing/selftests/padata/padata_test/Module.symvers",
-            "tools/testing/selftests/padata/padata_test/new.c"]),
-            ["mm/new_file.c", "Documentation/core-api/new.rst",
+            "tools/testing/selftests/padata/padata_test/new.c"],
+            generated),
+            ["Documentation/networking/netlink_spec/handwritten.rst",
+             "mm/new_file.c", "Documentation/core-api/new.rst",
              "tools/testing/selftests/padata/padata_test/new.c"])
+
+    def test_generated_docs_from_the_specs(self):
+        with tempfile.TemporaryDirectory() as tree:
+            specs = os.path.join(tree, base.NETLINK_SPECS)
+            os.makedirs(specs)
+            write(os.path.join(specs, "devlink.yaml"), "")
+            write(os.path.join(specs, "README"), "")
+            self.assertEqual(base.generated_docs(tree), {
+                "Documentation/networking/netlink_spec/index.rst",
+                "Documentation/networking/netlink_spec/devlink.rst"})
 
 
 class SeriesTest(unittest.TestCase):
