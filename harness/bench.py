@@ -4,7 +4,8 @@ import collections
 import json
 import os
 
-from . import backing, base, boot, build, deps, pmem, report, topology
+from . import (backing, base, boot, build, deps, pmem, qemu, report,
+               topology)
 from .util import KTREE, OUT, MtinitError, ensure_dir, info
 
 # Each configuration boots its variants alternately (A B C A B C ...), one
@@ -120,7 +121,8 @@ def run_config(config, boots, progress):
                                threads=threads, timeout=600,
                                append=config.get("append", ""),
                                backing=config["backing"],
-                               workloads=pmem.workloads(spec))
+                               workloads=pmem.workloads(spec),
+                               cpu=config.get("cpu", qemu.DEFAULT_CPU))
             results[variant].append(result)
             info("  -> %s" % _one_line(result))
     return results
@@ -261,9 +263,10 @@ def table_title(config, boots, results):
     guest RAM its boots actually had, the boots."""
     used = sorted({r["backing"] for runs in results.values() for r in runs})
     reference = config["variants"][0][0]
-    return "%s: %s, %s, %d boot(s) each, medians" % (
+    cpu = ", guest CPU %s" % config["cpu"] if config.get("cpu") else ""
+    return "%s: %s%s, %s, %d boot(s) each, medians" % (
         config_title(reference, build.build_info(reference)),
-        config["title"],
+        config["title"], cpu,
         ", ".join(BACKING_TITLES[b] for b in used),
         config.get("boots", boots))
 

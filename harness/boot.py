@@ -59,8 +59,10 @@ def check_request(kernel, threads, append=""):
 
 
 def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
-         backing="auto", workloads=()):
+         backing="auto", workloads=(), cpu=qemu.DEFAULT_CPU):
     """Boot once; return the result dict (the JSON of 'mtinit boot').
+
+    cpu: QEMU's -cpu (harness/qemu.py).
 
     backing: guest RAM 'prealloc', 'sparse' or 'auto' (harness/backing.py),
     decided from the host's MemAvailable just before QEMU starts.
@@ -82,7 +84,7 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
                              workload.image_files(workloads))
     serial = os.path.join(bdir, "serial.log")
     cmd = qemu.command(build.kernel_image(kernel), initrd, spec, mode, used,
-                       cmd_append, serial)
+                       cmd_append, serial, cpu=cpu)
     with open(os.path.join(bdir, "qemu.cmd"), "w") as fh:
         fh.write(" ".join(cmd) + "\n")
     try:
@@ -94,7 +96,7 @@ def boot(kernel, spec, mode="mttcg", threads=None, append="", timeout=300,
     result = analyse(text, rc, timeout, workloads)
     result.update({
         "kernel": kernel, "base": record["base"], "commit": record["commit"],
-        "mode": mode, "backing": used, "mem": spec["mem"],
+        "mode": mode, "backing": used, "cpu": cpu, "mem": spec["mem"],
         "smp": spec["smp"],
         "numa": spec["numa"], "threads": threads, "append": append,
         "wall_s": round(seconds, 1), "log_dir": os.path.relpath(bdir),

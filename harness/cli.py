@@ -27,12 +27,13 @@ def _cmd_build(args):
 
 def _validate_boot(args):
     """The guest, the kernel and the RAM backing, before anything runs."""
-    from . import backing, boot, pmem, topology
+    from . import backing, boot, pmem, qemu, topology
     spec = topology.guest_spec(mem=args.mem, smp=args.smp, numa=args.numa)
     args.spec = pmem.with_pmem(spec, args.pmem, args.pmem_mode,
                                args.pmem_loops)
     args.backing = backing.resolve(args.backing, args.spec["mem_mb"])
     boot.check_request(args.kernel, args.threads, args.append)
+    qemu.check_cpu(args.cpu)
 
 
 def _cmd_boot(args):
@@ -41,7 +42,7 @@ def _cmd_boot(args):
     result = boot.boot(args.kernel, args.spec, mode=args.mode,
                        threads=args.threads, append=args.append,
                        timeout=args.timeout, backing=args.backing,
-                       workloads=workloads)
+                       workloads=workloads, cpu=args.cpu)
     if args.json:
         print(json.dumps(result, indent=1, sort_keys=True))
     else:
@@ -150,6 +151,11 @@ def parser():
                    "the guest starts), sparse (given on first touch), or "
                    "auto (prealloc when it leaves the host 2 GiB "
                    "available, else sparse)")
+    s.add_argument("--cpu", default="max",
+                   help="QEMU's -cpu (default max), e.g. max,erms=off,"
+                   "fsrm=off: without ERMS the kernel clears pages with "
+                   "rep stosq, not rep stosb, which TCG runs (and icount "
+                   "counts) one byte at a time")
     s.set_defaults(func=_cmd_boot, validate=_validate_boot)
 
     s = sub.add_parser("bench", help="stock vs patched, alternating boots")

@@ -402,5 +402,29 @@ class BenchBackingTest(unittest.TestCase):
                       bench.table_title(config, 5, results))
 
 
+
+class CpuTest(unittest.TestCase):
+    def test_cpu_syntax(self):
+        from harness import qemu
+        for good in ("max", "max,erms=off,fsrm=off", "Skylake-Server,+avx"):
+            self.assertEqual(qemu.check_cpu(good), good)
+        for bad in ("", "max;reboot", "max,,erms=off", "max erms=off",
+                    ",erms=off"):
+            with self.assertRaisesRegex(MtinitError, "--cpu"):
+                qemu.check_cpu(bad)
+
+    def test_command_and_title_carry_the_cpu(self):
+        from harness import bench, pmem, qemu
+        cmd = qemu.command("k", "i", {"smp": 1, "mem_mb": 1024,
+                                      "nodes": None}, "icount", "sparse",
+                           "", "s", cpu="max,erms=off")
+        self.assertEqual(cmd[cmd.index("-cpu") + 1], "max,erms=off")
+        config = next(c for c in pmem.BENCH_CONFIGS if c.get("cpu"))
+        results = {("stock", None): [{"backing": "sparse"}]}
+        self.assertIn("icount (1 ns = 1 instruction), guest CPU max,erms=off,"
+                      "fsrm=off, sparse RAM",
+                      bench.table_title(config, 1, results))
+
+
 if __name__ == "__main__":
     unittest.main()
