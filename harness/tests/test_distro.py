@@ -274,6 +274,32 @@ class StepsTest(unittest.TestCase):
                           ("memmap_init_zone_device", 1, 4.0, 2)])
         self.assertEqual(pmem.traced_bind_steps("pmem done binds=1\n"), [])
 
+    def test_real_trace(self):
+        """The pmem script's output of a real stock-distro boot
+        ('./mtinit boot --kernel stock-distro --mem 12G --pmem 8G --smp
+        2'): 64 sections populated one by one."""
+        from harness import pmem
+        from harness.tests.common import fixture
+        text = fixture("stock-distro-12G-pmem8G.run-pmem.log")
+        pm = pmem.report(text)
+        self.assertTrue(pm["graph"].startswith("on (memremap_pages "))
+        steps = {s["fn"]: s for s in pmem.traced_bind_steps(text)}
+        self.assertEqual([s for s in steps], [
+            "memremap_pages", "arch_add_memory", "init_memory_mapping",
+            "add_pages", "__add_pages", "sparse_add_section",
+            "vmemmap_populate", "move_pfn_range_to_zone",
+            "memmap_init_zone_device"])
+        self.assertEqual((steps["vmemmap_populate"]["calls"],
+                          steps["vmemmap_populate"]["depth"]), (64, 5))
+        self.assertEqual(steps["memmap_init_zone_device"]["depth"], 1)
+        self.assertEqual(steps["memremap_pages"]["ms"], 1606.855)
+        inner = sum(steps[f]["ms"] for f in ("arch_add_memory",
+                                              "move_pfn_range_to_zone",
+                                              "memmap_init_zone_device"))
+        self.assertLess(inner, steps["memremap_pages"]["ms"])
+        self.assertEqual(pmem.graph_problems(dict(pm, steps=list(
+            steps.values()))), [])
+
     def test_steps_under_the_pmem_table(self):
         from harness import pmem
         steps = pmem.traced_bind_steps(GRAPH)
