@@ -207,7 +207,12 @@ def export_series(dest, tree=KTREE):
     # A fixed abbreviation: git's automatic one grows with the number of
     # objects (and changes when git gc packs them), which would change
     # the 'index' lines of the same series from one checkout to another.
-    git(["-c", "core.abbrev=12", "format-patch", "-q", "--abbrev=12",
+    # The cover letter is from the series' author, not from whoever this
+    # machine's git says it is (a new machine may have no identity).
+    author = git(["log", "-1", "--format=%an%n%ae", "HEAD"], cwd=tree)
+    name, email = author.strip().split("\n")
+    git(["-c", "user.name=" + name, "-c", "user.email=" + email,
+         "-c", "core.abbrev=12", "format-patch", "-q", "--abbrev=12",
          "--zero-commit", "--no-signature", "--cover-letter", "--base=base",
          "-o", dest, "base..HEAD"], cwd=tree)
     names = sorted(n for n in os.listdir(dest)

@@ -98,6 +98,32 @@ class SeriesTest(unittest.TestCase):
             self.assertEqual(base.compare_dirs(a, b),
                              ["series", "0001-x.patch"])
 
+    def test_cover_letter_is_from_the_series_author(self):
+        """The export is the same on a machine whose git has another
+        identity, or none (make fresh found this)."""
+        import subprocess
+        with tempfile.TemporaryDirectory() as tree:
+            def git(*args, **env):
+                subprocess.run(["git", "-C", tree] + list(args), check=True,
+                               capture_output=True,
+                               env=dict(os.environ, **env))
+            git("init", "-q")
+            git("config", "user.name", "Someone Else")
+            git("config", "user.email", "else@example.org")
+            write(os.path.join(tree, "f"), "a\n")
+            git("add", "f")
+            git("commit", "-qm", "base")
+            git("tag", "base")
+            write(os.path.join(tree, "f"), "b\n")
+            git("commit", "-qam", "change", GIT_AUTHOR_NAME="Series Author",
+                GIT_AUTHOR_EMAIL="author@example.org")
+            with tempfile.TemporaryDirectory() as dest:
+                base.export_series(dest, tree)
+                with open(os.path.join(dest, "0000-cover-letter.patch")) as fh:
+                    letter = fh.read()
+        self.assertIn("From: Series Author <author@example.org>", letter)
+        self.assertNotIn("Someone Else", letter)
+
 
 class FragmentTest(unittest.TestCase):
     def test_unmet_options(self):
