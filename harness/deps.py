@@ -28,6 +28,8 @@ PACKAGES = {
     "rsync": "kselftest's install rule (the padata suite too)",
     "sparse": "mtinit check: sparse on the files the series touches",
     "python3-sphinx": "mtinit check: Sphinx on Documentation/core-api",
+    "python3-yaml": "mtinit check: the docs build turns the YNL specs into "
+                    ".rst (tools/net/ynl/ynl-gen-rst.py)",
     "libcap-dev": "mm selftests (static libcap)",
     "libnuma-dev": "mm selftests (static libnuma)",
     "bash-static": "bash in the guest, for upstream's selftest scripts",
@@ -57,7 +59,7 @@ STEPS = {
     # Applies with git am, quilt and patch; checkpatch and kernel-doc.
     "check": ("git", "quilt", "patch", "perl"),
     "sparse": _KERNEL_BUILD + ("sparse",),
-    "docs": ("make", "perl", "python3-sphinx"),
+    "docs": ("make", "perl", "python3-sphinx", "python3-yaml"),
     # The series' test modules, built against a kernel's build.
     "selftest": _KERNEL_BUILD + ("rsync",),
     # Upstream's selftests, built statically from the patched tree (and
