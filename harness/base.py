@@ -209,12 +209,12 @@ def export_series(dest, tree=KTREE):
     # the 'index' lines of the same series from one checkout to another.
     # The cover letter is from the series' author, not from whoever this
     # machine's git says it is (a new machine may have no identity).
-    author = git(["log", "-1", "--format=%an%n%ae", "HEAD"], cwd=tree)
-    name, email = author.strip().split("\n")
-    git(["-c", "user.name=" + name, "-c", "user.email=" + email,
-         "-c", "core.abbrev=12", "format-patch", "-q", "--abbrev=12",
+    name = git(["log", "-1", "--format=%an", "HEAD"], cwd=tree).strip()
+    email = git(["log", "-1", "--format=%ae", "HEAD"], cwd=tree).strip()
+    git(["-c", "core.abbrev=12", "format-patch", "-q", "--abbrev=12",
          "--zero-commit", "--no-signature", "--cover-letter", "--base=base",
-         "-o", dest, "base..HEAD"], cwd=tree)
+         "-o", dest, "base..HEAD"], cwd=tree,
+        env={"GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email})
     names = sorted(n for n in os.listdir(dest)
                    if n.endswith(".patch") and not n.startswith("0000-"))
     with open(os.path.join(dest, "series"), "w") as fh:

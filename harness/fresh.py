@@ -12,6 +12,8 @@ kernel builds alone take hours here.
 
 import os
 import pwd
+import re
+import shlex
 import shutil
 import subprocess
 
@@ -70,9 +72,18 @@ def release(os_release="/etc/os-release"):
                       "that mmdebstrap can make" % os_release)
 
 
+# A private mount namespace (util-linux): the mounts made in it, by
+# mmdebstrap or by the run, never reach the host and go with it.
+PRIVATE = ["unshare", "--mount", "--propagation", "private"]
+
+
 def mmdebstrap_command(suite, sources, target):
-    return (["mmdebstrap", "--variant=minbase", "--mode=root",
-             "--include=" + ",".join(INCLUDE), suite, target] + sources)
+    """mmdebstrap mounts /proc, /sys and /dev files in the root while it
+    works: in a private mount namespace, so that a run killed half-way
+    leaves nothing mounted on the host."""
+    return PRIVATE + ["mmdebstrap", "--variant=minbase", "--mode=root",
+                      "--include=" + ",".join(INCLUDE), suite, target] + \
+        sources
 
 
 def chroot_command(workdir=WORKDIR):
@@ -92,23 +103,24 @@ def namespace_script(ccache=None):
     exits, so nothing is left to unmount and no unmount can reach the
     host's /dev. ccache: a host cache directory to bind read-only at the
     root's ~/.cache/ccache, or None."""
+    q = shlex.quote
     root = ROOTFS
     lines = ["set -e",
-             "mount -t proc proc '%s/proc'" % root,
-             "mount -t sysfs sysfs '%s/sys'" % root,
-             "mount --rbind /dev '%s/dev'" % root]
+             "mount -t proc proc %s" % q(root + "/proc"),
+             "mount -t sysfs sysfs %s" % q(root + "/sys"),
+             "mount --rbind /dev %s" % q(root + "/dev")]
+    env = []
     if ccache:
-        target = "%s/%s" % (root, CCACHE_IN_ROOT)
-        lines += ["mkdir -p '%s'" % target,
-                  "mount --bind '%s' '%s'" % (ccache, target),
-                  "mount -o remount,bind,ro '%s'" % target]
-    env = ["CCACHE_READONLY=1", "CCACHE_TEMPDIR=/tmp/ccache-tmp"] \
-        if ccache else []
+        target = q("%s/%s" % (root, CCACHE_IN_ROOT))
+        lines += ["mkdir -p %s" % target,
+                  "mount --bind %s %s" % (q(ccache), target),
+                  "mount -o remount,bind,ro %s" % target]
+        env = ["CCACHE_READONLY=1", "CCACHE_NOSTATS=1",
+               "CCACHE_TEMPDIR=/tmp/ccache-tmp"]
     cmd = chroot_command()
     cmd = cmd[:4] + env + cmd[4:]
-    lines.append("exec " + " ".join("'%s'" % part for part in cmd))
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-            "\n".join(lines)]
+    lines.append("exec " + shlex.join(cmd))
+    return PRIVATE + ["sh", "-c", "\n".join(lines)]
 
 
 def _log_run(cmd, log):
@@ -134,8 +146,14 @@ def mounts_under(path, mounts_file="/proc/mounts"):
     through a bind mount of /dev would remove the host's /dev."""
     path = os.path.realpath(path)
     with open(mounts_file) as fh:
-        points = [line.split()[1].replace("\\040", " ") for line in fh]
+        points = [unescape_mount(line.split()[1]) for line in fh]
     return [p for p in points if p == path or p.startswith(path + "/")]
+
+
+def unescape_mount(field):
+    """A /proc/mounts path: space, tab, newline and backslash are octal
+    escapes there."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
 def remove_root():
@@ -146,7 +164,9 @@ def remove_root():
                           "them first)" % (os.path.relpath(ROOTFS),
                                            ", ".join(left)))
     if os.path.exists(ROOTFS):
-        shutil.rmtree(ROOTFS)
+        # rm's --one-file-system never crosses into a mount /proc/mounts
+        # might not have shown.
+        subprocess.check_call(["rm", "-rf", "--one-file-system", ROOTFS])
 
 
 def make_root(log):
@@ -162,12 +182,14 @@ def make_root(log):
 
 def copy_clone():
     """A clean clone of HEAD (uncommitted work is not in it)."""
-    dirty = git(["status", "--porcelain", "--untracked-files=no"], cwd=ROOT)
+    dirty = git(["-c", "safe.directory=" + ROOT, "status", "--porcelain",
+                 "--untracked-files=no"], cwd=ROOT)
     if dirty.strip():
         info("uncommitted changes are not in the fresh root: it runs HEAD")
     dest = os.path.join(ROOTFS, WORKDIR.lstrip("/"))
     ensure_dir(os.path.dirname(dest))
-    git(["clone", "-q", ROOT, dest], cwd=ROOT)
+    # Root may clone a checkout another user owns.
+    git(["-c", "safe.directory=" + ROOT, "clone", "-q", ROOT, dest], cwd=ROOT)
     shutil.copy("/etc/resolv.conf", os.path.join(ROOTFS, "etc",
                                                  "resolv.conf"))
 
@@ -190,6 +212,7 @@ def main(share_ccache=True, keep=False):
     root after a pass unless keep (a failed one stays, to look into)."""
     check_root()
     deps.ensure_step("fresh")
+    remove_root()
     need_space(BUILD, SPACE_MB, "make fresh")
     ensure_dir(FRESH)
     with open(LOG, "w"):

@@ -75,7 +75,7 @@ CPU_SYNTAX = re.compile(r"^[A-Za-z0-9][\w.+-]*(,[\w.+-]+(=[\w.+-]+)?)*$")
 
 def check_cpu(cpu):
     """A -cpu value of the form MODEL[,FEATURE=VALUE...]."""
-    if not CPU_SYNTAX.match(cpu or ""):
+    if not CPU_SYNTAX.fullmatch(cpu or ""):
         raise MtinitError("--cpu '%s': use QEMU's MODEL[,FEATURE=on|off...], "
                           "e.g. max,erms=off" % cpu)
     return cpu

@@ -214,14 +214,15 @@ def pmem_table(title, rows, target, icount=False):
     return _finish(lines + steps_lines(rows), cells)
 
 
-STEPS_HEADING = ("first bind by step (function-graph tracer; ms, median; "
-                 "a step includes the steps indented under it):")
+STEPS_HEADING = ("the traced bind (one more after the timed ones) by step "
+                 "(function-graph tracer; ms, median; a step includes the "
+                 "steps indented under it):")
 
 
 def steps_lines(rows):
-    """Under the pmem table: the first bind's time per traced function,
+    """Under the pmem table: the traced bind's time per traced function,
     one column per row, for rows whose kernels have the tracer
-    (pmem.first_bind_steps()); nothing when none has."""
+    (pmem.traced_bind_steps()); nothing when none has."""
     order, seen = [], set()
     for row in rows:
         for boot_steps in row.get("steps") or ():

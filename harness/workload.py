@@ -109,7 +109,8 @@ def record(result, workloads, sections):
 
 # The fields boot.boot() sets after the analysis, and the workloads' own:
 # no workload may be named after one.
-RESERVED = ("kernel", "base", "commit", "mode", "backing", "mem", "smp",
+RESERVED = ("kernel", "base", "commit", "mode", "backing", "cpu", "mem",
+            "smp",
             "numa", "threads", "append", "wall_s", "log_dir", "runs",
             "workload_problems")
 

@@ -42,10 +42,11 @@ class SourcesTest(unittest.TestCase):
 class CommandTest(unittest.TestCase):
     def test_mmdebstrap(self):
         cmd = fresh.mmdebstrap_command("bookworm", ["/a.sources"], "/r")
-        self.assertEqual(cmd[:3], ["mmdebstrap", "--variant=minbase",
-                                   "--mode=root"])
+        self.assertEqual(cmd[:4], fresh.PRIVATE)
+        self.assertEqual(cmd[4:7], ["mmdebstrap", "--variant=minbase",
+                                    "--mode=root"])
         self.assertEqual(cmd[-3:], ["bookworm", "/r", "/a.sources"])
-        self.assertIn("debian-archive-keyring", cmd[3])
+        self.assertIn("debian-archive-keyring", cmd[7])
 
     def test_chroot_runs_ci_with_a_clean_environment(self):
         cmd = fresh.chroot_command()
@@ -89,12 +90,26 @@ class MountSafetyTest(unittest.TestCase):
                                    "private", "sh", "-c"])
         script = cmd[6].splitlines()
         self.assertEqual(script[0], "set -e")
-        self.assertTrue(script[-1].startswith("exec 'chroot' "))
+        self.assertTrue(script[-1].startswith("exec chroot "))
         self.assertNotIn("umount", cmd[6])
-        self.assertIn("mount -o remount,bind,ro '%s/%s'"
+        self.assertIn("mount -o remount,bind,ro %s/%s"
                       % (fresh.ROOTFS, fresh.CCACHE_IN_ROOT), script)
-        self.assertIn("'CCACHE_READONLY=1'", script[-1])
+        self.assertIn(" CCACHE_READONLY=1 ", script[-1])
         self.assertNotIn("ccache", fresh.namespace_script(None)[6])
+
+    def test_paths_are_quoted(self):
+        real = fresh.ROOTFS
+        fresh.ROOTFS = "/tmp/it's here"
+        try:
+            script = fresh.namespace_script("/home/a b/.cache/ccache")[6]
+        finally:
+            fresh.ROOTFS = real
+        self.assertIn("mount -t proc proc '/tmp/it'\"'\"'s here/proc'", script)
+        self.assertIn("mount --bind '/home/a b/.cache/ccache' ", script)
+
+    def test_mount_escapes(self):
+        self.assertEqual(fresh.unescape_mount("/a\\040b\\011c\\134d"),
+                         "/a b\tc\\d")
 
     def test_not_root_is_refused(self):
         real = fresh.os.geteuid
