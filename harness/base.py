@@ -67,7 +67,8 @@ def ensure_pinned(package, version):
     if have == version:
         return have
     try:
-        deps.apt_install(["%s=%s" % (package, version)])
+        deps.apt_install(["%s=%s" % (package, version)],
+                         allow_downgrades=True)
         return version
     except MtinitError:
         pass

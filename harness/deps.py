@@ -125,13 +125,17 @@ def apt_update():
         _apt_updated = True
 
 
-def apt_install(specs, no_recommends=True):
-    """Install package specs ('name' or 'name=version'); raise on failure."""
+def apt_install(specs, no_recommends=True, allow_downgrades=False):
+    """Install package specs ('name' or 'name=version'); raise on failure.
+    allow_downgrades: a pinned version may be older than the one another
+    step installed (apt refuses that otherwise)."""
     apt_update()
     cmd = _sudo() + ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get",
                      "install", "-y", "-q"]
     if no_recommends:
         cmd.append("--no-install-recommends")
+    if allow_downgrades:
+        cmd.append("--allow-downgrades")
     rc, out = run(cmd + list(specs), quiet=True, check=False)
     if rc != 0:
         tail = "\n".join(out.strip().splitlines()[-5:])

@@ -94,6 +94,24 @@ class CoverageTest(unittest.TestCase):
                          ["busybox-static", "cpio", "qemu-system-x86"])
 
 
+class PinnedTest(unittest.TestCase):
+    def test_a_pin_may_downgrade(self):
+        """linux-config-6.12 may already be installed, newer, by the unit
+        tests' step: its pin at the base's version must not be refused."""
+        from harness import base
+        seen = []
+        real = (deps.installed_version, deps.apt_update, deps.run)
+        deps.installed_version = lambda p: "9.9"
+        deps.apt_update = lambda: None
+        deps.run = lambda cmd, **kw: seen.append(cmd) or (0, "")
+        try:
+            self.assertEqual(base.ensure_pinned("pkg", "1.0"), "1.0")
+        finally:
+            deps.installed_version, deps.apt_update, deps.run = real
+        self.assertIn("--allow-downgrades", seen[0])
+        self.assertEqual(seen[0][-1], "pkg=1.0")
+
+
 class EnsureTest(unittest.TestCase):
     def test_empty_list_installs_nothing(self):
         calls = []
