@@ -186,7 +186,7 @@ def problems(result):
     if result["ok"]:
         if result.get("dmesg_from_boot") is False:
             found.append("dmesg lost its beginning: the kernel's log buffer "
-                         "wrapped before init read it (raise log_buf_len)")
+                         "wrapped before the guest read it (raise log_buf_len)")
         if not result["zones"]:
             found.append("no zones in /proc/zoneinfo")
         if not result["memtotal_kb"]:

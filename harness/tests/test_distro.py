@@ -164,7 +164,7 @@ class LogWrapTest(unittest.TestCase):
         result = boot.analyse(wrapped, 0, 60)
         self.assertFalse(result["dmesg_from_boot"])
         self.assertIn("dmesg lost its beginning: the kernel's log buffer "
-                      "wrapped before init read it (raise log_buf_len)",
+                      "wrapped before the guest read it (raise log_buf_len)",
                       boot.problems(result))
 
     def test_every_boot_asks_for_a_1m_log(self):
