@@ -529,11 +529,14 @@ class Matrix:
     def free_close(self, name, reference, stock, **others):
         """Free memory after boot within compare.FREE_TOLERANCE_KB of the
         reference kernel's (stock's), for each of the other boots that
-        succeeded."""
+        succeeded (the debug kernel: compare.DEBUG_FREE_TOLERANCE_KB)."""
         for label, result in others.items():
             if stock and result:
+                tolerance = (compare.DEBUG_FREE_TOLERANCE_KB
+                             if label == "debug"
+                             else compare.FREE_TOLERANCE_KB)
                 self.fail("%s [%s vs %s: free]" % (name, reference, label),
-                          compare.free_close(stock, result))
+                          compare.free_close(stock, result, tolerance))
 
     def kasan(self, case):
         """The KASAN kernel: clean, ok, its own accounting exact, present
