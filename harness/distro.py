@@ -42,12 +42,20 @@ def config_path(flavour=FLAVOUR):
     return os.path.join(CONFIG_DIR, "config.%s.xz" % flavour)
 
 
-def read_config(flavour=FLAVOUR):
-    """{CONFIG_X: value} of one of Debian's configurations ('n': unset)."""
+def existing_config(flavour=FLAVOUR):
+    """The path of one of Debian's configurations; one message if the
+    package is missing."""
     path = config_path(flavour)
     if not os.path.exists(path):
-        raise MtinitError("%s is missing: install Debian's package "
-                          "linux-config-6.12 ('./mtinit test' does)" % path)
+        raise MtinitError("%s is missing: install Debian's package %s "
+                          "('./mtinit test' and './mtinit build distro' do)"
+                          % (path, PACKAGE))
+    return path
+
+
+def read_config(flavour=FLAVOUR):
+    """{CONFIG_X: value} of one of Debian's configurations ('n': unset)."""
+    path = existing_config(flavour)
     with lzma.open(path, "rt") as fh:
         return parse_config_lines(fh, path)
 
@@ -65,10 +73,5 @@ def differences(ours, debian, options=OPTIONS):
 
 def write_config(dest, flavour=FLAVOUR):
     """Write Debian's configuration, uncompressed, to dest (a .config)."""
-    path = config_path(flavour)
-    if not os.path.exists(path):
-        raise MtinitError("%s is missing: install Debian's package "
-                          "linux-config-6.12 ('./mtinit build distro' does)"
-                          % path)
-    with lzma.open(path, "rb") as src, open(dest, "wb") as out:
+    with lzma.open(existing_config(flavour), "rb") as src, open(dest, "wb") as out:
         out.write(src.read())

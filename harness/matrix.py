@@ -137,7 +137,7 @@ FULL_CASES = CASES + [
 # distro: Debian's cloud-amd64 configuration, config/distro.config), in
 # 'test --full': every check of the rows above, with stock-distro as the
 # reference.
-DISTRO_KERNELS = ("stock-distro", "distro")
+DISTRO_KERNELS = build.DISTRO_VARIANTS
 DISTRO_CASES = [
     {"name": "distro 16G", "mem": "16G", "smp": 2,
      "kernels": DISTRO_KERNELS,
