@@ -27,6 +27,8 @@ PACKAGES = {
     "perl": "checkpatch.pl, kernel-doc and the kernel's build scripts",
     "rsync": "kselftest's install rule (the padata suite too)",
     "sparse": "mtinit check: sparse on the files the series touches",
+    "coccinelle": "mtinit check: scripts/coccicheck on the series' C "
+                  "files",
     "python3-sphinx": "mtinit check: Sphinx on Documentation/core-api",
     "python3-yaml": "mtinit check: the docs build turns the YNL specs into "
                     ".rst (tools/net/ynl/ynl-gen-rst.py)",
@@ -60,6 +62,8 @@ STEPS = {
     "check": ("git", "quilt", "patch", "perl"),
     "sparse": _KERNEL_BUILD + ("sparse",),
     "docs": ("make", "perl", "python3-sphinx", "python3-yaml"),
+    # scripts/coccicheck is a bash script around spatch.
+    "coccicheck": ("coccinelle",),
     # The series' test modules, built against a kernel's build.
     "selftest": _KERNEL_BUILD + ("rsync",),
     # Upstream's selftests, built statically from the patched tree (and
@@ -86,13 +90,13 @@ COMMANDS = {
               "bench plot"),
     # Prepares build/linux if it is missing; compiles every patch on its
     # own (check.check_bisect), so it needs the kernel build tools.
-    "check": ("prepare", "check", "build", "sparse", "docs"),
+    "check": ("prepare", "check", "build", "sparse", "coccicheck", "docs"),
     "selftest": ("selftest", "initramfs", "boot"),
     "kselftest": ("kselftest", "initramfs", "boot"),
     "kunit": ("initramfs", "boot"),
     "fresh": ("fresh",),
     "test": ("unit tests", "prepare", "check", "build", "distro build",
-             "sparse", "docs",
+             "sparse", "coccicheck", "docs",
              "initramfs", "boot", "selftest", "kselftest"),
 }
 

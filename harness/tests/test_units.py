@@ -445,7 +445,8 @@ class CpuTest(unittest.TestCase):
                                       "nodes": None}, "icount", "sparse",
                            "", "s", cpu="max,erms=off")
         self.assertEqual(cmd[cmd.index("-cpu") + 1], "max,erms=off")
-        config = next(c for c in pmem.BENCH_CONFIGS if c.get("cpu"))
+        config = next(c for c in pmem.BENCH_CONFIGS
+                      if c.get("cpu") and c["mode"] == "icount")
         results = {("stock", None): [{"backing": "sparse"}]}
         self.assertIn("icount (1 ns = 1 instruction), guest CPU max,erms=off,"
                       "fsrm=off, sparse RAM",
