@@ -260,10 +260,23 @@ def check_sparse(names):
 # scripts/coccinelle/ on one file at a time. On this machine (2 cores,
 # while a guest ran beside it) the series' C files took 34 s
 # (mm/mm_init_kunit.c) to 130 s (kernel/sched/core.c), about 8 minutes
-# for all seven, so every one is checked.
-# A report: path:line:columns: message.
+# for all seven: cheap enough to check every one rather than a subset.
+# Two limits: headers are not checked (coccicheck's rules are written
+# for C files), and a report on a base line that the series' changes
+# cause elsewhere (say a lock the series no longer releases) is not
+# seen.
+# A report: path:line:columns: message (coccilib's report format).
 COCCI_REPORT = re.compile(r"^(\S+?\.c):(\d+):\S*:? (.*)$")
+# Each semantic patch run, as coccicheck echoes it.
+COCCI_RUN = re.compile(r"^\S*spatch .*--cocci-file (\S+)", re.M)
+COCCI_SKIPPED = "Skipping coccinelle SmPL patch"
 HUNK = re.compile(r"^@@ -\S+ \+(\d+)(?:,(\d+))? @@", re.M)
+# What the caller's environment must not change in coccicheck: which
+# rules run (COCCI), spatch's options (SPFLAGS), a debug file that makes
+# every later run bail out with status 0 (DEBUG_FILE), and more.
+COCCI_ENV = {"C": "2", "MODE": "report", "V": "0", "COCCI": "",
+             "SPFLAGS": "", "DEBUG_FILE": "", "LINUXINCLUDE": "",
+             "KBUILD_EXTMOD": "", "SPATCH": "spatch"}
 
 
 def added_lines(diff):
@@ -288,23 +301,60 @@ def cocci_reports(text):
     return found
 
 
-def cocci_files(names, tree=None):
-    """The series' C files that exist at its head (tree: build/linux by
+def cocci_incomplete(text, rules):
+    """Why coccicheck's output shows that not every semantic patch ran
+    (it exits 0 when it skips one for its spatch version), or None."""
+    if COCCI_SKIPPED in text:
+        return "it skipped semantic patches (%s)" % COCCI_SKIPPED
+    ran = len(COCCI_RUN.findall(text))
+    if ran != rules:
+        return "it ran %d of the %d semantic patches" % (ran, rules)
+    return None
+
+
+def cocci_files(names, patches_dir=PATCHES, tree=None):
+    """The series' C files as they are named at its head (a renamed file
+    by its new name), those that exist there (tree: build/linux by
     default)."""
-    return [path for path in touched_files(names)
-            if path.endswith(".c") and
-            os.path.exists(os.path.join(tree or KTREE, path))]
+    paths = set()
+    for name in names:
+        with open(os.path.join(patches_dir, name)) as fh:
+            paths.update(new for _old, new in DIFF_GIT.findall(fh.read()))
+    return sorted(path for path in paths if path.endswith(".c") and
+                  os.path.exists(os.path.join(tree or KTREE, path)))
+
+
+def _cocci_rules():
+    rules = 0
+    for _dirpath, _dirs, files in os.walk(os.path.join(KTREE, "scripts",
+                                                       "coccinelle")):
+        rules += sum(1 for f in files if f.endswith(".cocci"))
+    return rules
 
 
 def _coccicheck(path):
     """coccicheck's reports on one file of build/linux."""
-    env = {"C": "2", "MODE": "report", "srctree": KTREE, "V": "0"}
     rc, out = run([os.path.join(KTREE, "scripts", "coccicheck"), path],
-                  cwd=KTREE, quiet=True, check=False, env=env)
+                  cwd=KTREE, quiet=True, check=False,
+                  env=dict(COCCI_ENV, srctree=KTREE))
     if rc != 0:
         raise MtinitError("scripts/coccicheck %s fails:\n%s"
                           % (path, out.strip()[-2000:]))
+    incomplete = cocci_incomplete(out, _cocci_rules())
+    if incomplete:
+        raise MtinitError("scripts/coccicheck %s did not check it all: %s"
+                          % (path, incomplete))
     return cocci_reports(out)
+
+
+def series_added_lines(path):
+    """The lines of path (build/linux) that the series adds."""
+    diff = git(["diff", "--no-color", "--no-ext-diff", "--no-renames",
+                "-U0", "base", "HEAD", "--", path])
+    lines = added_lines(diff)
+    if diff.strip() and "\n+" in diff and not lines:
+        raise MtinitError("cannot read the hunks of git diff on %s" % path)
+    return lines
 
 
 def check_coccicheck(names):
@@ -314,10 +364,9 @@ def check_coccicheck(names):
     deps.ensure_step("coccicheck")
     problems = []
     for path in cocci_files(names):
-        ours = added_lines(git(["diff", "-U0", "base", "HEAD", "--",
-                                path]))
+        ours = series_added_lines(path)
         found = ["%s:%d: %s" % report for report in _coccicheck(path)
-                 if report[1] in ours]
+                 if report[0] == path and report[1] in ours]
         if found:
             problems.append("coccicheck reports on lines the series adds "
                             "to %s:\n  %s" % (path, "\n  ".join(found)))
