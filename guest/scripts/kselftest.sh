@@ -29,6 +29,54 @@ ln -sf /bin/bash /usr/bin/bash
 printf '#!/bin/sh\n[ "$1" = --foreground ] && shift\nexec /bin/busybox timeout "$@"\n' \
 	>/usr/bin/timeout
 chmod +x /usr/bin/timeout
+# charge_reserved_hugetlb.sh uses procps and psmisc where busybox falls
+# short: 'pgrep -f' (no busybox applet), 'killall -SIG --wait' (no
+# --wait) and 'ps PID' to ask whether a process lives (busybox's ps takes
+# no PID and always succeeds). Without these it waits forever.
+cat >/bin/pgrep <<'EOF_PGREP'
+#!/bin/sh
+# pgrep -f PATTERN: the PIDs whose command line contains PATTERN.
+[ "$1" = -f ] && shift
+found=1
+for dir in /proc/[0-9]*; do
+	pid=${dir#/proc/}
+	[ "$pid" = $$ ] && continue
+	cmd=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null)
+	case "$cmd" in *"$1"*) echo "$pid"; found=0 ;; esac
+done
+exit $found
+EOF_PGREP
+rm -f /bin/killall
+cat >/bin/killall <<'EOF_KILLALL'
+#!/bin/sh
+# killall [-SIG] [--wait|-w] NAME...: busybox's, then wait until none
+# of the NAMEs runs.
+wait=
+args=
+for arg; do
+	case "$arg" in
+	--wait|-w) wait=1 ;;
+	*) args="$args $arg" ;;
+	esac
+done
+# shellcheck disable=SC2086 # one argument per word, on purpose
+/bin/busybox killall $args || exit
+[ -n "$wait" ] || exit 0
+for arg; do
+	case "$arg" in -*) continue ;; esac
+	while /bin/busybox pidof "$arg" >/dev/null; do sleep 0.1; done
+done
+EOF_KILLALL
+rm -f /bin/ps
+cat >/bin/ps <<'EOF_PS'
+#!/bin/sh
+# ps PID: whether it runs; anything else: busybox's ps.
+case "$1" in
+[0-9]*) [ -d "/proc/$1" ] ;;
+*) exec /bin/busybox ps "$@" ;;
+esac
+EOF_PS
+chmod +x /bin/pgrep /bin/killall /bin/ps
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tmpfs tmpfs /dev/shm
 depmod

@@ -156,5 +156,54 @@ class RunOnTest(unittest.TestCase):
                                      "report"]))
 
 
+class TimeoutTest(unittest.TestCase):
+    """A runner test stopped at its timeout is a problem on every kernel:
+    the tests after it never ran, and comparing kernels would not see
+    it."""
+
+    KTAP = ("TAP version 13\n1..2\n# selftests: mm: run_vmtests.sh\n"
+            "# ok 1 hugepage-mmap\n"
+            "not ok 1 selftests: mm: run_vmtests.sh # TIMEOUT 1500 seconds\n"
+            "ok 2 selftests: memory-hotplug: mem-on-off-test.sh\n")
+
+    def test_timeout_is_a_problem(self):
+        tests = kselftest.Kselftest([])
+        analysed = tests.analyse(self.KTAP, "")
+        self.assertEqual(analysed["timed_out"], ["mm:run_vmtests.sh"])
+        self.assertEqual(tests.problems(analysed), [
+            "kselftest's runner stopped mm:run_vmtests.sh at its 1500 s "
+            "timeout: the tests after it did not run"])
+
+    def test_no_timeout(self):
+        tests = kselftest.Kselftest([])
+        ktap = self.KTAP.replace(" # TIMEOUT 1500 seconds", "")
+        self.assertEqual(tests.problems(tests.analyse(ktap, "")), [])
+
+
+class TooSlowTest(unittest.TestCase):
+    """A program too slow for TCG is replaced by a stand-in that reports
+    a skip (run_vmtests.sh counts exit 4 as one) and says why; the other
+    files are left alone."""
+
+    def test_stand_in(self):
+        import os
+        import subprocess
+        import tempfile
+        guest = kselftest.GUEST_DIR + "/mm/hugetlb_fault_after_madv"
+        other = ("/x/mm/hugetlb_madv_vs_map",
+                 kselftest.GUEST_DIR + "/mm/hugetlb_madv_vs_map")
+        with tempfile.TemporaryDirectory() as work:
+            files = kselftest.slow_replaced(
+                [("/x/mm/hugetlb_fault_after_madv", guest), other], work)
+            self.assertEqual(files[1], other)
+            host, where = files[0]
+            self.assertEqual(where, guest)
+            self.assertTrue(host.startswith(work))
+            proc = subprocess.run([host], capture_output=True, text=True)
+        self.assertEqual(proc.returncode, 4)
+        self.assertTrue(proc.stdout.startswith("# SKIP (mtinit): 10000 "
+                                               "rounds"))
+
+
 if __name__ == "__main__":
     unittest.main()
