@@ -268,11 +268,14 @@ def compare_dirs(fresh, committed):
 # uncommitted: 'make htmldocs' (./mtinit check) turns the YNL specs into
 # .rst files there even with O=, and kselftest's install rule builds the
 # padata test module beside its source (kbuild's objects, hidden .cmd
-# files, module lists).
+# files, module lists); the mm selftests' build probes the toolchain into
+# local_config.h and local_config.mk beside its sources.
 NETLINK_RST = "Documentation/networking/netlink_spec/"
 NETLINK_SPECS = "Documentation/netlink/specs"
 BUILD_PRODUCTS = (".o", ".ko", ".mod", ".mod.c", ".cmd", "Module.symvers",
                   "modules.order")
+SELFTEST_PRODUCTS = ("tools/testing/selftests/mm/local_config.h",
+                     "tools/testing/selftests/mm/local_config.mk")
 
 
 def generated_docs(tree=KTREE):
@@ -288,8 +291,9 @@ def generated_docs(tree=KTREE):
 def not_committed(paths, generated=()):
     """The untracked paths of build/linux that may be work someone forgot
     to 'git add -f' (what builds generate left out: generated, the
-    generated_docs(), and kbuild's products)."""
+    generated_docs(), kbuild's products and the selftests')."""
     return [p for p in paths if p not in generated
+            and p not in SELFTEST_PRODUCTS
             and not os.path.basename(p).endswith(BUILD_PRODUCTS)]
 
 
