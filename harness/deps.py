@@ -29,6 +29,8 @@ PACKAGES = {
     "sparse": "mtinit check: sparse on the files the series touches",
     "coccinelle": "mtinit check: scripts/coccicheck on the series' C "
                   "files",
+    "libpython3-dev": "coccinelle's Python rules load libpython3.X.so, "
+                      "which only the -dev package provides",
     "python3-sphinx": "mtinit check: Sphinx on Documentation/core-api",
     "python3-yaml": "mtinit check: the docs build turns the YNL specs into "
                     ".rst (tools/net/ynl/ynl-gen-rst.py)",
@@ -62,8 +64,10 @@ STEPS = {
     "check": ("git", "quilt", "patch", "perl"),
     "sparse": _KERNEL_BUILD + ("sparse",),
     "docs": ("make", "perl", "python3-sphinx", "python3-yaml"),
-    # scripts/coccicheck is a bash script around spatch.
-    "coccicheck": ("coccinelle",),
+    # scripts/coccicheck is a bash script around spatch; spatch runs the
+    # semantic patches' Python rules through libpython3.X.so (the
+    # unversioned name, from libpython3-dev: make fresh found it missing).
+    "coccicheck": ("coccinelle", "libpython3-dev"),
     # The series' test modules, built against a kernel's build.
     "selftest": _KERNEL_BUILD + ("rsync",),
     # Upstream's selftests, built statically from the patched tree (and
