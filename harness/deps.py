@@ -31,6 +31,7 @@ PACKAGES = {
                   "files",
     "libpython3-dev": "coccinelle's Python rules load libpython3.X.so, "
                       "which only the -dev package provides",
+    "ocaml": "coccinelle's OCaml rules are compiled with ocamlopt",
     "python3-sphinx": "mtinit check: Sphinx on Documentation/core-api",
     "python3-yaml": "mtinit check: the docs build turns the YNL specs into "
                     ".rst (tools/net/ynl/ynl-gen-rst.py)",
@@ -66,8 +67,9 @@ STEPS = {
     "docs": ("make", "perl", "python3-sphinx", "python3-yaml"),
     # scripts/coccicheck is a bash script around spatch; spatch runs the
     # semantic patches' Python rules through libpython3.X.so (the
-    # unversioned name, from libpython3-dev: make fresh found it missing).
-    "coccicheck": ("coccinelle", "libpython3-dev"),
+    # unversioned name, from libpython3-dev) and compiles their OCaml
+    # rules with ocamlopt (package ocaml): make fresh found both missing.
+    "coccicheck": ("coccinelle", "libpython3-dev", "ocaml"),
     # The series' test modules, built against a kernel's build.
     "selftest": _KERNEL_BUILD + ("rsync",),
     # Upstream's selftests, built statically from the patched tree (and
