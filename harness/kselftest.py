@@ -12,17 +12,24 @@ from .util import BUILD, KTREE, MtinitError, ensure_dir, info, run, warn
 from .workload import Workload
 
 # One guest for every kernel: the same programs, the same RAM, half of it
-# movable so that memory blocks can go offline (memory-hotplug).
-GUEST = {"mem": "8G", "smp": 2}
+# movable so that memory blocks can go offline (memory-hotplug). Two
+# nodes and 4 vCPUs: mm's migration test moves pages between two nodes
+# with 2 threads or more besides its own (numa_num_task_cpus() - 1), and
+# skips every case on one node or 2 vCPUs; four padata cases need 3 CPUs.
+GUEST = {"mem": "8G", "smp": 4, "numa": "4G@0-1,4G@2-3"}
 # The tests make the kernel log a lot: a large log buffer keeps boot's
-# lines (the 'Memory:' line every boot is checked against).
-APPEND = "movablecore=50% log_buf_len=16M"
+# lines (the 'Memory:' line every boot is checked against). hugepages=:
+# run_vmtests.sh sizes the 2 MiB pool for its tests (256 MiB) and, after
+# the userfaultfd ones, puts it back to what it found at its start, so
+# the tests after them (migration's hugetlb cases) had no huge pages
+# unless the pool is there from boot.
+APPEND = "movablecore=50% hugepages=128 log_buf_len=16M"
 # Correctness only: sparse RAM (first-touch faults change no result).
 BACKING = "sparse"
 # Seconds each runner test may take in the guest (run_vmtests.sh with all
 # its categories is one test), and the whole boot.
-TEST_TIMEOUT = 1500
-TIMEOUT = 2400
+TEST_TIMEOUT = 3000
+TIMEOUT = 4200
 # run_vmtests.sh categories (its VM_SELFTEST_ITEMS): the ones that
 # allocate, migrate, compact, split or pin the pages the series creates.
 VM_CATEGORIES = ("hugetlb", "compaction", "migration", "thp", "mmap",
@@ -260,7 +267,7 @@ def parse(ktap):
 
 def timed_out(ktap):
     """The runner's top-level tests that it stopped at their timeout
-    ('not ok N selftests: mm: run_vmtests.sh # TIMEOUT 1500 seconds'):
+    ('not ok N selftests: mm: run_vmtests.sh # TIMEOUT 3000 seconds'):
     whatever they had left to run did not run, on any kernel."""
     found = []
     for line in ktap.splitlines():

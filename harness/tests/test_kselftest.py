@@ -138,7 +138,7 @@ class RunOnTest(unittest.TestCase):
         ktap = fixture("stock-8G-kselftest.ktap")
         guest, (results, problems) = self.run_on(
             with_run(fixture("stock-16G-smp2.serial.log"), "kselftest", ktap))
-        self.assertIn(" nokaslr movablecore=50% log_buf_len=16M "
+        self.assertIn(" nokaslr movablecore=50% hugepages=128 log_buf_len=16M "
                       "mtinit.run=kselftest mtinit.pad=", guest.append())
         self.assertEqual(guest.image_files, self.FILES)
         self.assertEqual(results, kselftest.parse(ktap))
@@ -171,8 +171,9 @@ class TimeoutTest(unittest.TestCase):
         analysed = tests.analyse(self.KTAP, "")
         self.assertEqual(analysed["timed_out"], ["mm:run_vmtests.sh"])
         self.assertEqual(tests.problems(analysed), [
-            "kselftest's runner stopped mm:run_vmtests.sh at its 1500 s "
-            "timeout: the tests after it did not run"])
+            "kselftest's runner stopped mm:run_vmtests.sh at its %d s "
+            "timeout: the tests after it did not run"
+            % kselftest.TEST_TIMEOUT])
 
     def test_no_timeout(self):
         tests = kselftest.Kselftest([])
