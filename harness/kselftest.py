@@ -14,22 +14,25 @@ from .workload import Workload
 # One guest for every kernel: the same programs, the same RAM, half of it
 # movable so that memory blocks can go offline (memory-hotplug). Two
 # nodes and 4 vCPUs: mm's migration test moves pages between two nodes
-# with 2 threads or more besides its own (numa_num_task_cpus() - 1), and
-# skips every case on one node or 2 vCPUs; four padata cases need 3 CPUs.
+# and skips every case on one node or when numa_num_task_cpus() - 1 < 2;
+# four padata cases need 3 CPUs.
 GUEST = {"mem": "8G", "smp": 4, "numa": "4G@0-1,4G@2-3"}
 # The tests make the kernel log a lot: a large log buffer keeps boot's
 # lines (the 'Memory:' line every boot is checked against). hugepages=:
-# run_vmtests.sh sizes the 2 MiB pool for its tests (256 MiB) and, after
-# the userfaultfd ones, puts it back to what it found at its start, so
-# the tests after them (migration's hugetlb cases) had no huge pages
-# unless the pool is there from boot.
+# run_vmtests.sh sizes the 2 MiB pool for its tests (256 MiB) and, at its
+# cleanup after the userfaultfd block (whichever categories run), puts it
+# back to what it found at its start, so the tests after that
+# (migration's hugetlb cases, thuge-gen) had no huge pages unless the
+# pool is there from boot.
 APPEND = "movablecore=50% hugepages=128 log_buf_len=16M"
 # Correctness only: sparse RAM (first-touch faults change no result).
 BACKING = "sparse"
 # Seconds each runner test may take in the guest (run_vmtests.sh with all
-# its categories is one test), and the whole boot.
-TEST_TIMEOUT = 3000
-TIMEOUT = 4200
+# its categories is one test), and the whole boot: for every category on
+# the guest's 4 vCPUs, and for CI's quick categories (3 minutes a kernel
+# here): a hang there stops each of the two boots within 15 minutes, and
+# make test still ends within CI's 90.
+TIMEOUTS = {"full": (3000, 4200), "quick": (600, 900)}
 # run_vmtests.sh categories (its VM_SELFTEST_ITEMS): the ones that
 # allocate, migrate, compact, split or pin the pages the series creates.
 VM_CATEGORIES = ("hugetlb", "compaction", "migration", "thp", "mmap",
@@ -169,7 +172,7 @@ def vm_categories(default):
     return chosen or default
 
 
-def run_config(kernel, tests, listed, categories):
+def run_config(kernel, tests, listed, categories, test_timeout):
     """The guest's configuration files, written beside the kernel's
     programs: the runner's list of every installed test (kselftest-list.txt,
     one per installed tree, merged), its arguments, and run_vmtests.sh's
@@ -180,7 +183,7 @@ def run_config(kernel, tests, listed, categories):
                        ("mtinit-tests",
                         " ".join("-t " + t for t in tests)),
                        ("mtinit-vm-categories", " ".join(categories)),
-                       ("mtinit-timeout", str(TEST_TIMEOUT))):
+                       ("mtinit-timeout", str(test_timeout))):
         path = os.path.join(cfg, name)
         with open(path, "w") as fh:
             fh.write(text + "\n")
@@ -208,8 +211,9 @@ def slow_replaced(files, work):
     return replaced
 
 
-def image_files(kernel, programs, categories):
-    """Everything the kernel's kselftest boot adds to the guest image."""
+def image_files(kernel, programs, categories, test_timeout):
+    """Everything the kernel's kselftest boot adds to the guest image; the
+    runner stops a test after test_timeout seconds."""
     tests = list(TESTS)
     listed = _read_list(programs)
     files = [f for f in guest_files(programs, GUEST_DIR)
@@ -221,7 +225,7 @@ def image_files(kernel, programs, categories):
         listed += _read_list(padata)
         files += guest_files(os.path.join(padata, "padata"),
                              GUEST_DIR + "/padata")
-    files += run_config(kernel, tests, listed, categories)
+    files += run_config(kernel, tests, listed, categories, test_timeout)
     files += module_files(kernel)
     files.append((BASH, "/bin/bash"))
     return files
@@ -231,6 +235,16 @@ def image_files(kernel, programs, categories):
 # own results nested under it, behind the runner's '# ' prefix.
 TOP = re.compile(r"^(not ok|ok) (\d+) selftests: (\S+): (\S+)(.*)$")
 NESTED = re.compile(r"^# (not ok|ok) (\d+) (.*?)\s*(#.*)?$")
+# The cases of a program that prints KTAP itself (kselftest_harness.h:
+# 'migration', 'gup_longterm'), nested once more by run_vmtests.sh.
+CASE = re.compile(r"^# # (not ok|ok) (\d+) ?(.*?)\s*(#.*)?$")
+# Between a program's name and its case's ('mm: migration :: 5
+# migration.private_anon_htlb'): totals() counts tests, not cases.
+CASE_SEP = " :: "
+# Programs whose cases the reference must run, not skip, lest a guest
+# that cannot run them (one node, too few CPUs, no huge pages) leave their
+# category silently empty on every kernel.
+MUST_RUN = ("mm: migration",)
 
 
 def _status(word, directive):
@@ -240,15 +254,29 @@ def _status(word, directive):
     return "pass" if word == "ok" else "fail"
 
 
+def _unique(results, key):
+    while key in results:
+        key += "'"
+    return key
+
+
 def parse(ktap):
     """{test name: 'pass'|'fail'|'skip'} from the runner's KTAP: one entry
-    per collection:test, and one per run_vmtests.sh test ('mm: NAME')."""
+    per collection:test, one per run_vmtests.sh test ('mm: NAME'), and one
+    per case of a test that reports its own cases ('mm: NAME :: N CASE')."""
     results = {}
-    nested = []
+    nested, cases = [], []
     for line in ktap.splitlines():
+        m = CASE.match(line)
+        if m:
+            case = ("%s %s" % (m.group(2), m.group(3))).strip()
+            cases.append((case, _status(m.group(1), m.group(4))))
+            continue
         m = NESTED.match(line)
         if m:
-            nested.append((m.group(3), _status(m.group(1), m.group(4))))
+            nested.append((m.group(3), _status(m.group(1), m.group(4)),
+                           cases))
+            cases = []
             continue
         m = TOP.match(line)
         if m:
@@ -256,12 +284,13 @@ def parse(ktap):
             results["%s:%s" % (collection, m.group(4))] = _status(
                 m.group(1), m.group(5).lstrip() if "#" in m.group(5)
                 else "")
-            for name, status in nested:
-                key = "%s: %s" % (collection, name)
-                while key in results:
-                    key += "'"
+            for name, status, its_cases in nested:
+                key = _unique(results, "%s: %s" % (collection, name))
                 results[key] = status
-            nested = []
+                for case, case_status in its_cases:
+                    results[_unique(results, key + CASE_SEP + case)] = \
+                        case_status
+            nested, cases = [], []
     return results
 
 
@@ -278,10 +307,25 @@ def timed_out(ktap):
 
 
 def totals(results):
+    """Counts of the tests' results (their cases not counted)."""
     counts = {"pass": 0, "fail": 0, "skip": 0}
-    for status in results.values():
-        counts[status] += 1
+    for name, status in results.items():
+        if CASE_SEP not in name:
+            counts[status] += 1
     return counts
+
+
+def not_run(reference):
+    """The MUST_RUN tests the reference ran without passing one case."""
+    hollow = []
+    for name in MUST_RUN:
+        if name not in reference:
+            continue
+        cases = [status for key, status in reference.items()
+                 if key.startswith(name + CASE_SEP)]
+        if "pass" not in cases:
+            hollow.append(name)
+    return hollow
 
 
 def regressions(reference, results):
@@ -302,8 +346,9 @@ class Kselftest(Workload):
 
     name = "kselftest"
 
-    def __init__(self, files):
+    def __init__(self, files, test_timeout):
         self.paths = files
+        self.test_timeout = test_timeout
 
     def files(self):
         return self.paths
@@ -319,15 +364,18 @@ class Kselftest(Workload):
         if not analysed["results"]:
             return ["no test result in the kselftest report"]
         return ["kselftest's runner stopped %s at its %d s timeout: the "
-                "tests after it did not run" % (name, TEST_TIMEOUT)
+                "tests after it did not run" % (name, self.test_timeout)
                 for name in analysed.get("timed_out", [])]
 
 
-def run_on(kernel, programs, categories):
-    """Boot the kernel once with the tests; return (results, problems)."""
+def run_on(kernel, programs, categories, timeouts=TIMEOUTS["full"]):
+    """Boot the kernel once with the tests; return (results, problems).
+    timeouts: (seconds per runner test, seconds for the boot)."""
+    test_timeout, timeout = timeouts
     spec = topology.guest_spec(**GUEST)
-    tests = Kselftest(image_files(kernel, programs, categories))
-    result = boot.boot(kernel, spec, workloads=[tests], timeout=TIMEOUT,
+    tests = Kselftest(image_files(kernel, programs, categories,
+                                  test_timeout), test_timeout)
+    result = boot.boot(kernel, spec, workloads=[tests], timeout=timeout,
                        append=APPEND, backing=BACKING)
     problems = boot.problems(result)
     if not result["kselftest"]["reported"]:
@@ -363,6 +411,9 @@ def compare(runs, reference="stock", min_passed=MIN_PASSED):
         problems.append("%s passed %d upstream tests, fewer than %d: the "
                         "suite did not really run" % (reference, passed,
                                                       min_passed))
+    for name in not_run(ref):
+        problems.append("%s passed no case of %s: the guest cannot run it"
+                        % (reference, name))
     for kernel, results in runs.items():
         if kernel == reference:
             continue
@@ -389,7 +440,8 @@ def main(kernels=("stock", "patched"), quick=False):
     programs = build_programs()
     runs, problems = {}, []
     for kernel in kernels:
-        results, found = run_on(kernel, programs, categories)
+        results, found = run_on(kernel, programs, categories,
+                                TIMEOUTS["quick" if quick else "full"])
         runs[kernel] = results
         problems += ["%s: %s" % (kernel, p) for p in found]
     for kernel in kernels:

@@ -79,6 +79,7 @@ class FakeGuest:
         self.serial = serial
         self.image_files = None
         self.cmd = None
+        self.timeout = None
 
     def image(self, dest, extra=()):
         self.image_files = list(extra)
@@ -88,6 +89,7 @@ class FakeGuest:
 
     def run(self, cmd, timeout, stderr_log):
         self.cmd = cmd
+        self.timeout = timeout
         serial = cmd[cmd.index("-serial") + 1][len("file:"):]
         with open(serial, "w") as fh:
             fh.write(self.serial)
