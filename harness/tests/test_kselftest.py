@@ -72,19 +72,28 @@ not ok 1 selftests: mm: run_vmtests.sh # exit=1
 
 
 class CaseTest(unittest.TestCase):
-    """The cases of a program that reports its own (kselftest_harness),
-    nested twice in the runner's KTAP."""
+    """The cases of a program that prints KTAP itself (kselftest.h,
+    kselftest_harness.h), nested twice in the runner's KTAP: kept by
+    number, since some programs word a case by its result."""
 
     def test_cases_are_kept_under_their_program(self):
         self.assertEqual(kselftest.parse(CASES), {
             "mm:run_vmtests.sh": "fail",
             "mm: migration": "fail",
-            "mm: migration :: 1 migration.private_anon": "pass",
-            "mm: migration :: 2 migration.private_anon_htlb": "fail",
+            "mm: migration :: 1": "pass",
+            "mm: migration :: 2": "fail",
             "mm: gup_longterm": "pass",
             "mm: gup_longterm :: 1": "skip",
-            "mm: gup_longterm :: 2 Should have worked": "pass",
+            "mm: gup_longterm :: 2": "pass",
         })
+
+    def test_a_case_worded_by_its_result_keeps_its_key(self):
+        failed = CASES.replace("# # ok 2 Should have worked",
+                               "# # not ok 2 Should have failed")
+        self.assertEqual(kselftest.parse(failed)["mm: gup_longterm :: 2"],
+                         "fail")
+        self.assertEqual(set(kselftest.parse(failed)),
+                         set(kselftest.parse(CASES)))
 
     def test_totals_count_tests_not_cases(self):
         self.assertEqual(kselftest.totals(kselftest.parse(CASES)),
@@ -94,12 +103,12 @@ class CaseTest(unittest.TestCase):
         ref = kselftest.parse(
             fixture("stock-8G-2nodes-quick-kselftest.ktap"))
         mine = dict(ref)
-        mine["mm: migration :: 3 migration.private_anon_thp"] = "fail"
+        mine["mm: migration :: 3"] = "fail"
         problems = kselftest.compare({"stock": ref, "patched": mine},
+                                     kselftest.CI_VM_CATEGORIES,
                                      min_passed=10)
-        self.assertEqual(len(problems), 1)
-        self.assertIn("mm: migration :: 3 migration.private_anon_thp",
-                      problems[0])
+        self.assertEqual(problems, ["patched does not pass what stock "
+                                    "passes: mm: migration :: 3"])
 
     def test_two_nodes_run_migration(self):
         stock = kselftest.parse(
@@ -110,9 +119,11 @@ class CaseTest(unittest.TestCase):
                          {"pass": 12, "fail": 0, "skip": 0})
         self.assertEqual(kselftest.totals(patched),
                          {"pass": 31, "fail": 0, "skip": 0})
-        self.assertEqual(kselftest.not_run(stock), [])
+        self.assertEqual(kselftest.not_run(stock,
+                                           kselftest.CI_VM_CATEGORIES), [])
         self.assertEqual(kselftest.compare({"stock": stock,
                                             "patched": patched},
+                                           kselftest.CI_VM_CATEGORIES,
                                            min_passed=10), [])
 
     def test_one_node_runs_no_migration_case(self):
@@ -120,10 +131,40 @@ class CaseTest(unittest.TestCase):
         case skipped."""
         stock = kselftest.parse(fixture("stock-8G-kselftest.ktap"))
         self.assertEqual(stock["mm: migration"], "pass")
-        self.assertEqual(kselftest.not_run(stock), ["mm: migration"])
-        self.assertIn("stock passed no case of mm: migration: the guest "
-                      "cannot run it",
-                      kselftest.compare({"stock": stock}))
+        self.assertEqual(kselftest.not_run(stock, ("migration",)), [
+            ("mm: migration", "every case skipped: the guest cannot run "
+             "it")])
+        self.assertIn("stock passed no case of mm: migration: every case "
+                      "skipped: the guest cannot run it",
+                      kselftest.compare({"stock": stock},
+                                        kselftest.VM_CATEGORIES))
+
+    def test_migration_not_chosen_is_not_required(self):
+        stock = kselftest.parse(fixture("stock-8G-kselftest.ktap"))
+        self.assertEqual(kselftest.not_run(stock, ("mmap",)), [])
+
+    def test_migration_chosen_but_absent(self):
+        stock = kselftest.parse(
+            fixture("stock-8G-2nodes-quick-kselftest.ktap"))
+        gone = {k: v for k, v in stock.items()
+                if not k.startswith("mm: migration")}
+        self.assertEqual(kselftest.not_run(gone, ("migration",)),
+                         [("mm: migration", "it did not run")])
+        failed = dict(stock, **{k: "fail" for k in stock
+                                if k.startswith("mm: migration :: ")})
+        self.assertEqual(kselftest.not_run(failed, ("migration",)),
+                         [("mm: migration", "no case passed")])
+
+    def test_skipped_cases_are_summed(self):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            kselftest.print_totals("stock", kselftest.parse(CASES))
+        self.assertEqual(out.getvalue().splitlines(), [
+            "# stock: 1 passed, 2 failed, 0 skipped",
+            "#   fail mm: migration",
+            "#   fail mm: migration :: 2",
+            "#   fail mm:run_vmtests.sh",
+            "#   mm: gup_longterm: 1 case(s) skipped"])
 
 
 class RealLogTest(unittest.TestCase):
@@ -151,21 +192,22 @@ class RealLogTest(unittest.TestCase):
     def test_the_same_log_twice_is_no_regression(self):
         # Only the guest's own shortcoming (see CaseTest).
         self.assertEqual(kselftest.compare({"stock": self.results,
-                                            "patched": dict(self.results)}),
-                         ["stock passed no case of mm: migration: the "
-                          "guest cannot run it"])
+                                            "patched": dict(self.results)},
+                                           kselftest.VM_CATEGORIES),
+                         ["stock passed no case of mm: migration: every "
+                          "case skipped: the guest cannot run it"])
 
 
 class CompareTest(unittest.TestCase):
     def test_same_results_pass(self):
         ref = {"t%d" % i: "pass" for i in range(30)}
         self.assertEqual(kselftest.compare({"stock": ref,
-                                            "patched": dict(ref)}), [])
+                                            "patched": dict(ref)}, ()), [])
 
     def test_a_lost_test_fails(self):
         ref = {"t%d" % i: "pass" for i in range(30)}
         mine = dict(ref, t3="fail", t4="skip")
-        problems = kselftest.compare({"stock": ref, "patched": mine})
+        problems = kselftest.compare({"stock": ref, "patched": mine}, ())
         self.assertIn("patched does not pass what stock passes: t3, t4",
                       problems)
         self.assertIn("patched passes 28 tests, stock 30", problems)
@@ -173,7 +215,7 @@ class CompareTest(unittest.TestCase):
     def test_a_new_failure_fails(self):
         ref = dict({"t%d" % i: "pass" for i in range(30)}, s="skip")
         mine = dict(ref, s="fail", **{"padata:padata_mt.sh": "fail"})
-        problems = kselftest.compare({"stock": ref, "patched": mine})
+        problems = kselftest.compare({"stock": ref, "patched": mine}, ())
         self.assertIn("patched does not pass what stock passes: "
                       "padata:padata_mt.sh, s", problems)
 
@@ -181,15 +223,15 @@ class CompareTest(unittest.TestCase):
         ref = {"t%d" % i: "pass" for i in range(30)}
         mine = dict(ref)
         del mine["t7"]
-        self.assertTrue(kselftest.compare({"stock": ref, "patched": mine}))
+        self.assertTrue(kselftest.compare({"stock": ref, "patched": mine}, ()))
 
     def test_stock_failures_may_stay(self):
         ref = dict({"t%d" % i: "pass" for i in range(30)}, bad="fail")
         self.assertEqual(kselftest.compare({"stock": ref,
-                                            "patched": dict(ref)}), [])
+                                            "patched": dict(ref)}, ()), [])
 
     def test_a_reference_that_hardly_ran(self):
-        problems = kselftest.compare({"stock": {"a": "pass"}})
+        problems = kselftest.compare({"stock": {"a": "pass"}}, ())
         self.assertEqual(len(problems), 1)
         self.assertIn("did not really run", problems[0])
 
@@ -299,11 +341,6 @@ class TooSlowTest(unittest.TestCase):
         self.assertTrue(proc.stdout.startswith("# SKIP (mtinit): 10000 "
                                                "rounds"))
 
-
-if __name__ == "__main__":
-    unittest.main()
-
-
 class MainTest(unittest.TestCase):
     """main() gives CI's quick run the short timeouts, the full run the
     long ones."""
@@ -331,6 +368,15 @@ class MainTest(unittest.TestCase):
     def test_quick(self):
         self.assertEqual(self.timeouts_of(True), [(600, 900)] * 2)
 
+    def test_quick_with_slow_categories_chosen(self):
+        self.assertEqual(kselftest.timeout_mode(True, ("hugetlb", "mmap")),
+                         "full")
+        self.assertEqual(kselftest.timeout_mode(True, ("mmap",)), "quick")
+
     def test_full(self):
         self.assertEqual(self.timeouts_of(False),
                          [kselftest.TIMEOUTS["full"]] * 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
