@@ -273,9 +273,8 @@ def parse(ktap):
     for line in ktap.splitlines():
         m = CASE.match(line)
         if m:
-            directive = line[m.end():].partition("#")[2]
-            cases.append((m.group(2), _status(
-                m.group(1), "#" + directive if directive else "")))
+            directive = "#" + line[m.end():].partition("#")[2]
+            cases.append((m.group(2), _status(m.group(1), directive)))
             continue
         m = NESTED.match(line)
         if m:
